@@ -1,0 +1,44 @@
+# DBConnector: `make run` serves the demo, `make test` runs the suite. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+export HOST ?= 127.0.0.1
+export PORT ?= 8000
+export DBCONNECTOR_DEMO ?= 1
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: install run test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet -e '.[test]' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import dbconnector, pytest, hypothesis"
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/dbconnector serve
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,70 @@
+"""DBConnector: a JSON REST gateway to SQL databases on a private network."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import jsonio
+from .auth import tokens
+from .auth.flood import FloodGuard
+from .cache import TTLCache
+from .config import Settings
+from .errors import register_error_handlers
+from .services import Services
+from .store.connections import ConnectionStore
+from .store.db import make_engine
+from .store.secrets import SecretBox
+
+__all__ = ["Settings", "create_app"]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app: settings from the environment unless given, extensions, blueprints."""
+    settings = (settings or Settings.from_env()).validated()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = Flask("dbconnector", static_folder=None)
+    app.config["DBC_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.url_map.strict_slashes = False
+    jsonio.install(app)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
+
+    box = SecretBox(settings.secret_key)
+    app.extensions["dbconnector"] = Services(
+        settings=settings,
+        engine=make_engine(settings.database_url, settings.pool_size),
+        flood=FloodGuard(
+            settings.ratelimit_storage_url, settings.ratelimit, settings.auth_ratelimit
+        ),
+        box=box,
+        connections=ConnectionStore(box),
+        principals=TTLCache(settings.cache_seconds),
+        targets=TTLCache(settings.cache_seconds),
+    )
+    tokens.init_app(app, settings.secret_key)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    app.after_request(_api_headers)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import admin, auth, connections, openapi, users
+
+    for module in (admin, auth, users, connections, openapi):
+        app.register_blueprint(module.bp)
+
+
+def _api_headers(response: Response) -> Response:
+    # Tokens and rows must not be cached by proxies or browsers, nor sniffed as HTML.
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,1 @@
+"""HTTP blueprints: thin views over schemas (parsing), auth/ (rules) and store/ (persistence)."""

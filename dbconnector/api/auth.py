@@ -1,0 +1,69 @@
+"""POST /v1/auth and POST /v1/auth/refresh."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from ..auth import tokens
+from ..auth.clientip import client_address, is_allowed
+from ..auth.guard import Principal, check_standing
+from ..auth.passwords import burn_verify, verify_password
+from ..errors import BAD_TOKEN, Forbidden, Unauthorized
+from ..jsonio import request_body
+from ..services import services
+from ..store import users as user_store
+from ..store.db import read, write
+from .schemas import AuthRequest, RefreshRequest, load
+
+bp = Blueprint("auth", __name__)
+
+INVALID_LOGIN = "Invalid username or password"
+
+
+@bp.post("/v1/auth")
+def login() -> tuple[dict[str, Any], int]:
+    """Authenticate with username and password; returns an authToken and a refreshToken."""
+    svc = services()
+    body = request_body(request, "Missing authentication payload")
+    username = body.get("username")
+    svc.flood.check_auth(client_address(), username if isinstance(username, str) else None)
+    data = load(AuthRequest(), body)
+    with read(svc.engine) as conn:
+        user = user_store.get_by_username(conn, data["username"])
+    # Same work, same answer for an unknown user and a wrong password: no user enumeration.
+    if user is None:
+        burn_verify(data["password"], svc.settings.bcrypt_rounds)
+        raise Unauthorized(INVALID_LOGIN)
+    if not verify_password(data["password"], user.password_hash):
+        raise Unauthorized(INVALID_LOGIN)
+    if not user.enabled:
+        raise Forbidden(f"login by disabled user {user.id}")
+    if not is_allowed(client_address(), user.ipaddresses):
+        raise Forbidden(f"login by user {user.id} from an address outside its allowlist")
+    with write(svc.engine) as conn:
+        return tokens.issue_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl), 200
+
+
+login.dbc_schema = (AuthRequest, "json")  # type: ignore[attr-defined]
+
+
+@bp.post("/v1/auth/refresh")
+def refresh() -> tuple[dict[str, Any], int]:
+    """Trade a refreshToken (and its authToken, expired or not) for a new pair; works once."""
+    svc = services()
+    svc.flood.check_auth(client_address(), None)
+    auth_token = tokens.bearer_token(request)
+    data = load(RefreshRequest(), request_body(request, "Missing refresh token"))
+    with write(svc.engine) as conn:
+        user_id = tokens.redeem_refresh(conn, auth_token, data["refresh_token"])
+        user = user_store.get(conn, user_id)
+        if user is None:
+            raise Unauthorized(BAD_TOKEN)
+        check_standing(Principal(user.id, user.username, user.role, user.enabled, user.ipaddresses))
+        svc.forget_user(user.id)
+        return tokens.issue_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl), 200
+
+
+refresh.dbc_schema = (RefreshRequest, "json")  # type: ignore[attr-defined]

@@ -1,0 +1,34 @@
+"""Helpers shared by the views: request parsing into a schema, and the callers' standing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Literal, TypeVar
+
+from flask import request
+from marshmallow import Schema
+
+from ..jsonio import request_body
+from .schemas import load
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def accepts(
+    schema: type[Schema],
+    source: Literal["json", "query"] = "json",
+    missing: str = "Missing payload",
+) -> Callable[[F], F]:
+    """Validate the JSON body (or the query string) with `schema`; the view gets it as `data`."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def parsed(*args: Any, **kwargs: Any) -> Any:
+            raw = request_body(request, missing) if source == "json" else request.args.to_dict()
+            return view(*args, data=load(schema(), raw), **kwargs)
+
+        parsed.dbc_schema = (schema, source)  # type: ignore[attr-defined]  # for the OpenAPI builder
+        return parsed  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,184 @@
+"""Connection strings and grants: /v1/connections and /v1/connection (both forms for each path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from sqlalchemy import Connection
+
+from .. import connstring
+from ..auth.guard import Principal, current, requires
+from ..auth.roles import ADMINS, ALL_ROLES, GRANT
+from ..errors import BadRequest, Forbidden, NotFound
+from ..services import services
+from ..store import connections as conn_store
+from ..store import users as user_store
+from ..store.connections import ConnectionRecord
+from ..store.db import read, write
+from .common import accepts
+from .schemas import ConnectionCreate, ConnectionUpdate, PageQuery
+
+bp = Blueprint("connections", __name__)
+
+TOKEN_NOT_FOUND = "connToken not found"  # noqa: S105 - a message, not a secret
+
+
+def _record(conn: Connection, token: str) -> ConnectionRecord:
+    record = services().connections.by_token(conn, token)
+    if record is None:
+        raise NotFound(TOKEN_NOT_FOUND)
+    return record
+
+
+def _may_use(conn: Connection, principal: Principal, record: ConnectionRecord) -> bool:
+    return principal.admin or conn_store.has_grant(conn, principal.id, record.id)
+
+
+def _forget(token: str) -> None:
+    svc = services()
+    svc.forget_connection(token)
+    if svc.pools is not None:
+        svc.pools.discard(token)
+
+
+@bp.get("/v1/connections")
+@bp.get("/v1/connection")
+@requires(ADMINS)
+@accepts(PageQuery, source="query")
+def list_connections(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every stored connection, sorted by ID; paged when `page` and `limit` are given."""
+    svc = services()
+    with read(svc.engine) as conn:
+        records = svc.connections.list_page(conn, data.get("page"), data.get("limit"))
+    return [record.public(show_credentials=True) for record in records]
+
+
+@bp.get("/v1/connections/<token>")
+@bp.get("/v1/connection/<token>")
+@requires(ALL_ROLES)
+def get_connection(token: str) -> list[dict[str, Any]]:
+    """One connection as a one-element array: ADMIN, OWNER, or a user granted its use.
+
+    Credentials in the connection string are shown only to ADMIN and OWNER.
+    """
+    principal = current()
+    with read(services().engine) as conn:
+        record = _record(conn, token)
+        if not _may_use(conn, principal, record):
+            raise Forbidden(f"user {principal.id} has no grant on connection {record.id}")
+    return [record.public(show_credentials=principal.admin)]
+
+
+@bp.get("/v1/connections/find/<name>")
+@bp.get("/v1/connection/find/<name>")
+@requires(ALL_ROLES)
+def find_connection(name: str) -> dict[str, Any]:
+    """The connToken of the connection with this name. Any authenticated user."""
+    svc = services()
+    with read(svc.engine) as conn:
+        record = svc.connections.by_name(conn, name)
+    if record is None:
+        raise NotFound()
+    return {"connToken": record.token}
+
+
+@bp.get("/v1/connection/<token>/users")
+@bp.get("/v1/connections/<token>/users")
+@requires(ADMINS)
+def connection_users(token: str) -> list[dict[str, Any]]:
+    """The users granted the use of a connection."""
+    with read(services().engine) as conn:
+        record = _record(conn, token)
+        granted = conn_store.users_of(conn, record.id)
+    return [user.public() for user in granted]
+
+
+@bp.post("/v1/connection")
+@bp.post("/v1/connections")
+@requires(ADMINS)
+@accepts(ConnectionCreate)
+def create_connection(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Save a connection string (encrypted at rest); returns its new connToken."""
+    svc = services()
+    with write(svc.engine) as conn:
+        token = svc.connections.create(
+            conn,
+            name=data["name"],
+            connection_string=connstring.normalise(data["connectionString"]),
+            description=data.get("description", ""),
+            enabled=data.get("enabled", True),
+        )
+    return {"connToken": token}, 201
+
+
+@bp.post("/v1/connection/<token>/user/<userid>")
+@bp.post("/v1/connections/<token>/users/<userid>")
+@bp.post("/v1/connection/<token>/users/<userid>")
+@bp.post("/v1/connections/<token>/user/<userid>")
+@requires(GRANT)
+def grant(token: str, userid: str) -> tuple[dict[str, Any], int]:
+    """Grant a user the use of a connection.
+
+    ALTER and FULL users may pass on only connections granted to themselves.
+    """
+    principal = current()
+    with write(services().engine) as conn:
+        record = _record(conn, token)
+        user = user_store.get(conn, userid)
+        if user is None:
+            raise NotFound()
+        if not _may_use(conn, principal, record):
+            raise Forbidden(f"user {principal.id} cannot grant connection {record.id} it lacks")
+        conn_store.grant(conn, user.id, record.id)
+    services().forget_user(user.id)
+    return {}, 201
+
+
+@bp.patch("/v1/connections/<token>")
+@bp.patch("/v1/connection/<token>")
+@requires(ADMINS)
+@accepts(ConnectionUpdate)
+def update_connection(token: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Change a connection's string, name, description or enabled flag; its connToken stays."""
+    if not data:
+        raise BadRequest("Nothing to update: give connectionString, name, description or enabled")
+    changes = dict(data)
+    if "connectionString" in changes:
+        changes["connection_string"] = connstring.normalise(changes.pop("connectionString"))
+    svc = services()
+    with write(svc.engine) as conn:
+        record = _record(conn, token)
+        svc.connections.update_fields(conn, record, changes)
+    _forget(record.token)
+    return {}
+
+
+@bp.delete("/v1/connections/<token>")
+@bp.delete("/v1/connection/<token>")
+@requires(ADMINS)
+def delete_connection(token: str) -> dict[str, Any]:
+    """Delete a connection and every grant on it."""
+    svc = services()
+    with write(svc.engine) as conn:
+        record = _record(conn, token)
+        svc.connections.remove(conn, record)
+    _forget(record.token)
+    return {}
+
+
+@bp.delete("/v1/connection/<token>/user/<userid>")
+@bp.delete("/v1/connections/<token>/users/<userid>")
+@bp.delete("/v1/connection/<token>/users/<userid>")
+@bp.delete("/v1/connections/<token>/user/<userid>")
+@requires(ADMINS)
+def revoke(token: str, userid: str) -> dict[str, Any]:
+    """Revoke a user's grant on a connection (no error if there was none)."""
+    with write(services().engine) as conn:
+        record = _record(conn, token)
+        user = user_store.get(conn, userid)
+        if user is None:
+            raise NotFound()
+        conn_store.revoke(conn, user.id, record.id)
+    services().forget_user(user.id)
+    return {}

@@ -1,0 +1,115 @@
+"""GET /v1/openapi.json: an OpenAPI 3 document generated from the routes and the same marshmallow
+schemas that validate requests, so the document cannot drift from what the service accepts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Flask, current_app
+
+from ..auth.roles import Role
+from .fields import Flag, WholeNumber
+
+bp = Blueprint("openapi", __name__)
+
+_PATH_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+_ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}},
+    "required": ["error"],
+}
+_COMMON_RESPONSES = {
+    "400": {
+        "description": 'Bad request: {"error": "..."}',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    "401": {
+        "description": 'Exactly {"error": "Missing Authentication Token"}, '
+        '{"error": "Expired Token"} '
+        'or {"error": "Bad Token"}',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    "403": {"description": "Forbidden: {} (role, IP allowlist, disabled user or missing grant)"},
+}
+
+
+def _roles_text(bits: int) -> str:
+    return " | ".join(role.name or "" for role in Role if bits & role)
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="DBConnector",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={
+            "description": "A JSON REST gateway to SQL databases on a private network, "
+            "compatible with the City of Boston DBConnector API."
+        },
+    )
+    plugin.map_to_openapi_type(WholeNumber, "integer", None)
+    plugin.map_to_openapi_type(Flag, "integer", None)
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = _PATH_PARAM.sub(r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(view, rule.arguments)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _operation(view: Any, arguments: set[str]) -> dict[str, Any]:
+    doc = (view.__doc__ or "").strip()
+    summary, _, description = doc.partition("\n")
+    operation: dict[str, Any] = {
+        "summary": summary.strip(),
+        "parameters": [
+            {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+            for name in sorted(arguments)
+        ],
+        "responses": {"200": {"description": "OK"}, **_COMMON_RESPONSES},
+    }
+    if description.strip():
+        operation["description"] = " ".join(description.split())
+    roles = getattr(view, "dbc_roles", None)
+    if roles is not None:
+        operation["security"] = [{"bearer": []}]
+        operation["x-roles"] = _roles_text(roles)
+        operation["description"] = (
+            operation.get("description", "") + f" Permission: {_roles_text(roles)}."
+        ).strip()
+    schema_info = getattr(view, "dbc_schema", None)
+    if schema_info is not None:
+        schema, source = schema_info
+        if source == "json":
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": schema}},
+            }
+        else:
+            operation["parameters"].append({"in": "query", "schema": schema})
+    return operation
+
+
+@bp.get("/v1/openapi.json")
+def openapi_document() -> dict[str, Any]:
+    """This API as an OpenAPI 3 document."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    document = app.extensions.get("dbconnector.openapi")
+    if document is None:
+        document = app.extensions["dbconnector.openapi"] = build_spec(app)
+    return document

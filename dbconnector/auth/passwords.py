@@ -1,0 +1,43 @@
+"""bcrypt password hashes.
+
+bcrypt reads at most 72 bytes (and bcrypt>=5 refuses longer input), so every password is first
+reduced to a fixed-length SHA-256 digest in base64: long passphrases keep all their strength and
+no NUL byte ever reaches bcrypt. Unknown users are checked against a dummy hash of the same cost,
+so a wrong password and an unknown user take the same time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+
+import bcrypt
+
+
+def _prehash(password: str) -> bytes:
+    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
+
+
+def hash_password(password: str, rounds: int = 12) -> str:
+    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return bcrypt.checkpw(_prehash(password), hashed.encode("ascii"))
+    except ValueError:  # a malformed stored hash never authenticates
+        return False
+
+
+_dummy_lock = threading.Lock()
+_dummy_hashes: dict[int, str] = {}
+
+
+def burn_verify(password: str, rounds: int) -> None:
+    """Spend the time of one verification when there is no user to verify against."""
+    with _dummy_lock:
+        dummy = _dummy_hashes.get(rounds)
+        if dummy is None:
+            dummy = _dummy_hashes[rounds] = hash_password("dbconnector-dummy", rounds)
+    verify_password(password, dummy)

@@ -1,0 +1,115 @@
+"""authTokens and refreshTokens: signed JWTs (HS256, key derived from the service secret).
+
+An authToken (type "access") lives 180 s or the user's TTL; a refreshToken (type "refresh") lives
+DBCONNECTOR_REFRESH_TTL (900 s) and names the authToken it was issued with (`ajti`). Refreshing
+needs that authToken (expired or not) in the Authorization header, and consumes the refresh token's
+row in the metadata database, so each refresh token works once on every instance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+from flask import Flask, Request
+from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import ExpiredSignatureError, PyJWTError
+from sqlalchemy import Connection
+
+from ..errors import BAD_TOKEN, EXPIRED_TOKEN, MISSING_TOKEN, Unauthorized, json_error
+from ..keys import jwt_key
+from ..store import refresh_tokens
+from ..store.db import utcnow
+from ..store.users import User
+
+TTL_RE = re.compile(r"^\s*(\d+)\s*([sSmM]?)\s*$")
+TTL_MAX_SECONDS = 600
+
+
+def parse_ttl(text: str) -> int | None:
+    """'90s' -> 90, '3m' -> 180, '' -> None (the default). ValueError outside 1 s to 10 m."""
+    if not text or not text.strip():
+        return None
+    match = TTL_RE.match(text)
+    if not match:
+        raise ValueError("ttl must look like '90s' or '3m'")
+    seconds = int(match.group(1)) * (60 if match.group(2).lower() == "m" else 1)
+    if not 1 <= seconds <= TTL_MAX_SECONDS:
+        raise ValueError("ttl must be between 1s and 10m (600s)")
+    return seconds
+
+
+def init_app(app: Flask, secret: str) -> None:
+    app.config.update(
+        JWT_SECRET_KEY=jwt_key(secret),
+        JWT_ALGORITHM="HS256",
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_HEADER_TYPE="Bearer",
+        JWT_ERROR_MESSAGE_KEY="error",
+    )
+    jwt = JWTManager(app)
+    # The specification's exact 401 bodies.
+    jwt.unauthorized_loader(lambda _reason: json_error(401, {"error": MISSING_TOKEN}))
+    jwt.invalid_token_loader(lambda _reason: json_error(401, {"error": BAD_TOKEN}))
+    jwt.expired_token_loader(lambda _h, _p: json_error(401, {"error": EXPIRED_TOKEN}))
+    jwt.revoked_token_loader(lambda _h, _p: json_error(401, {"error": BAD_TOKEN}))
+    jwt.user_lookup_error_loader(lambda _h, _p: json_error(401, {"error": BAD_TOKEN}))
+
+
+def issue_pair(conn: Connection, user: User, default_ttl: int, refresh_ttl: int) -> dict[str, Any]:
+    """A new authToken and refreshToken for `user`; records the refresh token as live."""
+    access_ttl = parse_ttl(user.ttl) or default_ttl
+    access_jti, refresh_jti = str(uuid.uuid4()), str(uuid.uuid4())
+    identity = str(user.id)
+    access = create_access_token(
+        identity=identity,
+        expires_delta=dt.timedelta(seconds=access_ttl),
+        additional_claims={"jti": access_jti},
+    )
+    refresh = create_refresh_token(
+        identity=identity,
+        expires_delta=dt.timedelta(seconds=refresh_ttl),
+        additional_claims={"jti": refresh_jti, "ajti": access_jti},
+    )
+    expires = utcnow() + dt.timedelta(seconds=refresh_ttl)
+    refresh_tokens.add(conn, refresh_jti, user.id, access_jti, expires)
+    return {"userid": user.id, "authToken": access, "refreshToken": refresh}
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    if not header.strip():
+        raise Unauthorized(MISSING_TOKEN)
+    parts = header.split()
+    if len(parts) != 2 or parts[0].rstrip(":").lower() != "bearer":
+        raise Unauthorized(BAD_TOKEN)
+    return parts[1]
+
+
+def redeem_refresh(conn: Connection, auth_token: str, refresh_token: str) -> int:
+    """Check the pair and consume the refresh token; return the user id. Unauthorized otherwise."""
+    access = _decode(auth_token, allow_expired=True)
+    refresh = _decode(refresh_token, allow_expired=False)
+    if access.get("type") != "access" or refresh.get("type") != "refresh":
+        raise Unauthorized(BAD_TOKEN)
+    if refresh.get("ajti") != access.get("jti") or refresh.get("sub") != access.get("sub"):
+        raise Unauthorized(BAD_TOKEN)
+    try:
+        user_id = int(refresh["sub"])
+    except (KeyError, TypeError, ValueError):
+        raise Unauthorized(BAD_TOKEN) from None
+    if not refresh_tokens.redeem(conn, str(refresh.get("jti")), user_id, str(access["jti"])):
+        raise Unauthorized(BAD_TOKEN)
+    return user_id
+
+
+def _decode(token: str, allow_expired: bool) -> dict[str, Any]:
+    try:
+        return decode_token(token, allow_expired=allow_expired)
+    except ExpiredSignatureError:
+        raise Unauthorized(EXPIRED_TOKEN) from None
+    except (PyJWTError, JWTExtendedException, ValueError, KeyError, TypeError):
+        raise Unauthorized(BAD_TOKEN) from None

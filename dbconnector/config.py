@@ -1,0 +1,215 @@
+"""One typed Settings object, read from DBCONNECTOR_* environment variables and validated at start.
+
+Every setting is documented in README.md ("Configuration"); keep the two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from limits import parse_many
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    owner_username: str | None = None
+    owner_password: str | None = field(default=None, repr=False)
+    demo: bool = False
+    # Flood control, in flask-limiter notation ("10/minute;100/hour").
+    ratelimit: str = "1200/minute"
+    auth_ratelimit: str = "30/minute;300/hour"
+    ratelimit_storage_url: str = "memory://"
+    flood_status: int = 200
+    trusted_proxies: int = 0
+    # Tokens (seconds).
+    access_ttl: int = 180
+    refresh_ttl: int = 900
+    bcrypt_rounds: int = 12
+    max_body_bytes: int = 16 * 1024 * 1024
+    # How long user state, connection records and grants are cached in a process (seconds).
+    cache_seconds: float = 5.0
+    # Target databases.
+    connect_timeout: float = 5.0
+    statement_timeout: float = 30.0
+    select_max_rows: int = 0
+    pool_size: int = 5
+    pool_max_overflow: int = 10
+    pool_recycle: int = 1800
+    usage_flush_seconds: float = 2.0
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:  # never print the secret key or the owner password
+        shown = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in {"secret_key", "owner_password", "database_url"}
+        }
+        return f"Settings({shown})"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every DBCONNECTOR_* variable; raise ConfigError naming the bad one."""
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        data_dir = Path(reader.str("DBCONNECTOR_DATA_DIR", "var")).expanduser()
+        app_env = reader.str("DBCONNECTOR_ENV", "development").lower()
+        if app_env not in {"development", "production", "test"}:
+            raise ConfigError("DBCONNECTOR_ENV must be development, production or test")
+        settings = cls(
+            env=app_env,
+            data_dir=data_dir,
+            database_url=reader.str("DBCONNECTOR_DATABASE_URL", ""),
+            secret_key=reader.str("DBCONNECTOR_SECRET_KEY", ""),
+            owner_username=reader.str("DBCONNECTOR_OWNER_USERNAME", "") or None,
+            owner_password=reader.str("DBCONNECTOR_OWNER_PASSWORD", "") or None,
+            demo=reader.bool("DBCONNECTOR_DEMO", False),
+            ratelimit=reader.str("DBCONNECTOR_RATELIMIT", cls.ratelimit),
+            auth_ratelimit=reader.str("DBCONNECTOR_AUTH_RATELIMIT", cls.auth_ratelimit),
+            ratelimit_storage_url=reader.str(
+                "DBCONNECTOR_RATELIMIT_STORAGE_URL", cls.ratelimit_storage_url
+            ),
+            flood_status=reader.int("DBCONNECTOR_FLOOD_STATUS", cls.flood_status, 200, 599),
+            trusted_proxies=reader.int("DBCONNECTOR_TRUSTED_PROXIES", 0, 0, 10),
+            access_ttl=reader.int("DBCONNECTOR_ACCESS_TTL", cls.access_ttl, 1, 600),
+            refresh_ttl=reader.int("DBCONNECTOR_REFRESH_TTL", cls.refresh_ttl, 1, 86400),
+            bcrypt_rounds=reader.int("DBCONNECTOR_BCRYPT_ROUNDS", cls.bcrypt_rounds, 4, 16),
+            max_body_bytes=reader.int(
+                "DBCONNECTOR_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1024**3
+            ),
+            cache_seconds=reader.float("DBCONNECTOR_CACHE_SECONDS", cls.cache_seconds, 0, 60),
+            connect_timeout=reader.float(
+                "DBCONNECTOR_CONNECT_TIMEOUT", cls.connect_timeout, 0.5, 120
+            ),
+            statement_timeout=reader.float(
+                "DBCONNECTOR_STATEMENT_TIMEOUT", cls.statement_timeout, 0.1, 86400
+            ),
+            select_max_rows=reader.int("DBCONNECTOR_SELECT_MAX_ROWS", 0, 0, 10**12),
+            pool_size=reader.int("DBCONNECTOR_POOL_SIZE", cls.pool_size, 1, 1000),
+            pool_max_overflow=reader.int(
+                "DBCONNECTOR_POOL_MAX_OVERFLOW", cls.pool_max_overflow, 0, 1000
+            ),
+            pool_recycle=reader.int("DBCONNECTOR_POOL_RECYCLE", cls.pool_recycle, 0, 86400),
+            usage_flush_seconds=reader.float(
+                "DBCONNECTOR_USAGE_FLUSH_SECONDS", cls.usage_flush_seconds, 0, 3600
+            ),
+            log_level=reader.str("DBCONNECTOR_LOG_LEVEL", "INFO").upper(),
+        )
+        return settings.validated()
+
+    def validated(self) -> Settings:
+        """Fill derived defaults (database URL, secret key) and check cross-field rules."""
+        for name in ("ratelimit", "auth_ratelimit"):
+            value = getattr(self, name)
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"DBCONNECTOR_{name.upper()} is not a rate limit like '10/minute;100/hour'"
+                ) from exc
+        if not self.ratelimit_storage_url.startswith(
+            ("memory://", "redis://", "rediss://", "redis+unix://", "redis+sentinel://")
+        ):
+            raise ConfigError(
+                "DBCONNECTOR_RATELIMIT_STORAGE_URL must be memory:// or a redis:// URL"
+            )
+        if (self.owner_username is None) != (self.owner_password is None):
+            raise ConfigError(
+                "DBCONNECTOR_OWNER_USERNAME and DBCONNECTOR_OWNER_PASSWORD go together"
+            )
+        settings = self
+        if not settings.database_url:
+            url = f"sqlite:///{(settings.data_dir / 'dbconnector.db').resolve()}"
+            settings = settings.replace(database_url=url)
+        if not settings.secret_key:
+            if settings.production:
+                raise ConfigError(
+                    "DBCONNECTOR_SECRET_KEY is required when DBCONNECTOR_ENV=production"
+                )
+            settings = settings.replace(secret_key=_local_secret(settings.data_dir))
+        elif len(settings.secret_key) < 16:
+            raise ConfigError("DBCONNECTOR_SECRET_KEY must be at least 16 characters")
+        return settings
+
+
+def _local_secret(data_dir: Path) -> str:
+    """A random key created once in the data dir (mode 0600) so restarts keep tokens and secrets."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 16:
+            raise ConfigError(f"{path} is too short to be a secret key; delete it") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def str(self, name: str, default: str) -> str:
+        return self.env.get(name, default).strip()
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self.env.get(name)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise ConfigError(f"{name} must be 1 or 0")
+
+    def int(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}")
+        return value
+
+    def float(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}")
+        return value

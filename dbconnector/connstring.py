@@ -1,0 +1,89 @@
+"""Connection strings: a JSON object naming a target database, as the specification's examples show.
+
+    {"host": "sql.city.local", "port": 1433, "database": "CMDB", "user": "svc", "password": "...",
+     "schema": "dbo", "driver": "mssql", "options": {"statement_timeout": 60}}
+
+`user` and `username` are synonyms; a SQLite target names its file in `database`. Everything that
+reads or shows a connection string goes through here, so the credential keys are masked in one
+place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import BadRequest
+
+KNOWN_KEYS = {
+    "host",
+    "server",
+    "port",
+    "database",
+    "user",
+    "username",
+    "password",
+    "schema",
+    "driver",
+    "options",
+}
+_STRING_KEYS = KNOWN_KEYS - {"port", "options"}
+# Keys whose values are credentials: shown only to ADMIN and OWNER.
+CREDENTIAL_KEYS = {"user", "username", "password", "passwd", "pwd", "uid", "secret", "token"}
+MASK = "*****"
+
+
+def parse(text: str) -> dict[str, Any]:
+    """Validate a connection string and return it as a dict; BadRequest says what is wrong."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise BadRequest("connectionString must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise BadRequest("connectionString must be a JSON object")
+    unknown = sorted(set(value) - KNOWN_KEYS)
+    if unknown:
+        raise BadRequest(
+            f"connectionString has unknown keys ({', '.join(unknown)}); "
+            f"allowed: {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    for key in _STRING_KEYS & set(value):
+        if not isinstance(value[key], str):
+            raise BadRequest(f"connectionString.{key} must be a string")
+    if "port" in value:
+        port = value["port"]
+        if isinstance(port, str) and port.strip().isdigit():
+            port = int(port)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise BadRequest("connectionString.port must be a port number")
+        value["port"] = port
+    if "options" in value and not isinstance(value["options"], dict):
+        raise BadRequest("connectionString.options must be an object")
+    return value
+
+
+def normalise(raw: str | dict) -> str:
+    """The text to store: an object is serialised, a string is kept as the admin wrote it."""
+    text = json.dumps(raw) if isinstance(raw, dict) else raw
+    parse(text)
+    return text
+
+
+def masked(text: str) -> str:
+    """The connection string with every credential replaced by *****."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return MASK
+    return json.dumps(_mask(value))
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: MASK if key.lower() in CREDENTIAL_KEYS else _mask(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_mask(item) for item in value]
+    return value

@@ -1,0 +1,67 @@
+"""JSON in and out.
+
+Out: orjson, with exact decimals (written as JSON numbers with the database's digits), ISO 8601
+dates, strings for UUIDs and base64 for bytes (see results.py for the database value rules).
+In: the standard library parser with `parse_float=Decimal`, so a value like 12345678901234567.89
+reaches the database with every digit; NaN and Infinity are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from flask import Flask, Request
+from flask.json.provider import JSONProvider
+
+from .errors import BadRequest
+from .results import to_json_value
+
+_DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=to_json_value, option=_DUMP_OPTIONS)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(data: str | bytes) -> Any:
+    return json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
+
+
+class OrjsonProvider(JSONProvider):
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return dumps(obj).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s)
+
+    def response(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(dumps(obj), mimetype="application/json")
+
+
+def install(app: Flask) -> None:
+    app.json = OrjsonProvider(app)
+
+
+def request_body(request: Request, missing: str = "Missing payload") -> dict:
+    """The request's JSON object, whatever its Content-Type (curl -d sends form encoding).
+
+    An empty body raises `missing`; anything but a JSON object is a 400.
+    """
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest(missing)
+    try:
+        body = loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("Malformed JSON in request body") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return body

@@ -1,0 +1,1 @@
+"""The metadata database: users, connections, grants and refresh tokens."""

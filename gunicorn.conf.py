@@ -1,0 +1,31 @@
+"""gunicorn settings for DBConnector (read by `dbconnector serve` and `make run`).
+
+gthread workers: each request mostly waits on a database, so threads serve many at once while
+the per-process connection pools stay small. Environment: HOST (127.0.0.1), PORT (8000),
+DBCONNECTOR_WORKERS (2), DBCONNECTOR_THREADS (8).
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("DBCONNECTOR_WORKERS", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("DBCONNECTOR_THREADS", "8"))
+# gthread workers heartbeat from their main thread, so a long statement does not trip this;
+# statement time is bounded by DBCONNECTOR_STATEMENT_TIMEOUT instead.
+timeout = 120
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+# The request line only: no headers, so no bearer token, ever reaches the log.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Write the connections' buffered Count/LastUse before a worker goes away."""
+    app = getattr(worker, "wsgi", None)
+    services = getattr(app, "extensions", {}).get("dbconnector") if app else None
+    if services is not None and services.usage is not None:
+        services.usage.flush()

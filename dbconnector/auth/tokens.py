@@ -49,6 +49,7 @@ def init_app(app: Flask, secret: str) -> None:
         JWT_TOKEN_LOCATION=["headers"],
         JWT_HEADER_TYPE="Bearer",
         JWT_ERROR_MESSAGE_KEY="error",
+        JWT_COOKIE_CSRF_PROTECT=False,
     )
     jwt = JWTManager(app)
     # The specification's exact 401 bodies.

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from dbconnector.auth.passwords import hash_password, verify_password
+from dbconnector.auth.tokens import parse_ttl
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("", None),
+        ("  ", None),
+        ("90s", 90),
+        ("3m", 180),
+        ("10m", 600),
+        ("1s", 1),
+        ("120", 120),
+        ("5M", 300),
+        (" 45 s ", 45),
+    ],
+)
+def test_parse_ttl(text, seconds):
+    assert parse_ttl(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0s", "601s", "11m", "1h", "abc", "-5s", "1.5m"])
+def test_parse_ttl_rejects(text):
+    with pytest.raises(ValueError):
+        parse_ttl(text)
+
+
+def test_password_round_trip_and_long_passwords_keep_every_byte():
+    hashed = hash_password("correct horse", rounds=4)
+    assert hashed.startswith("$2b$04$")
+    assert verify_password("correct horse", hashed)
+    assert not verify_password("correct horsE", hashed)
+    long_a, long_b = "x" * 100 + "a", "x" * 100 + "b"  # differ after bcrypt's 72-byte limit
+    hashed_long = hash_password(long_a, rounds=4)
+    assert verify_password(long_a, hashed_long) and not verify_password(long_b, hashed_long)
+
+
+def test_malformed_stored_hash_never_verifies():
+    assert not verify_password("anything", "not-a-bcrypt-hash")

@@ -12,11 +12,13 @@ from .auth import tokens
 from .auth.flood import FloodGuard
 from .cache import TTLCache
 from .config import Settings
+from .drivers.pools import PoolRegistry
 from .errors import register_error_handlers
 from .services import Services
 from .store.connections import ConnectionStore
 from .store.db import make_engine
 from .store.secrets import SecretBox
+from .usage import UsageRecorder
 
 __all__ = ["Settings", "create_app"]
 
@@ -38,9 +40,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
 
     box = SecretBox(settings.secret_key)
+    engine = make_engine(settings.database_url, settings.pool_size)
     app.extensions["dbconnector"] = Services(
         settings=settings,
-        engine=make_engine(settings.database_url, settings.pool_size),
+        engine=engine,
         flood=FloodGuard(
             settings.ratelimit_storage_url, settings.ratelimit, settings.auth_ratelimit
         ),
@@ -48,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         connections=ConnectionStore(box),
         principals=TTLCache(settings.cache_seconds),
         targets=TTLCache(settings.cache_seconds),
+        pools=PoolRegistry(settings),
+        usage=UsageRecorder(engine, settings.usage_flush_seconds),
     )
     tokens.init_app(app, settings.secret_key)
     register_error_handlers(app)
@@ -57,9 +62,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import admin, auth, connections, openapi, users
+    from .api import admin, auth, connections, execute, openapi, users
 
-    for module in (admin, auth, users, connections, openapi):
+    for module in (admin, auth, users, connections, execute, openapi):
         app.register_blueprint(module.bp)
 
 

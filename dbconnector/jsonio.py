@@ -12,18 +12,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from flask import Flask, Request
 from flask.json.provider import JSONProvider
 
 from .errors import BadRequest
-from .results import to_json_value
-
-_DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-
-
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=to_json_value, option=_DUMP_OPTIONS)
+from .results import dumps
 
 
 def _no_constants(name: str) -> Any:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -50,3 +52,76 @@ def format_timedelta(value: dt.timedelta) -> str:
     if value.microseconds:
         text += f".{value.microseconds:06d}"
     return text
+
+
+# --- result bodies ----------------------------------------------------------------------------
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=to_json_value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def encode_rows(columns: list[str], rows: Any) -> bytes:
+    """Rows as comma-separated JSON objects, without the enclosing brackets."""
+    return dumps([dict(zip(columns, row, strict=False)) for row in rows])[1:-1]
+
+
+SPOOL_MEMORY = 8 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class ResultSpool:
+    """Collects the result sets of a batch or procedure as JSON, in memory up to 8 MB, then in a
+    temporary file, so a large result never has to fit in memory. Shapes, as the specification
+    gives them: one result set -> its rows; none or several -> an array of arrays."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - closed in body()
+        self.sets = 0
+        self._columns: list[str] = []
+        self._first = True
+
+    # ResultSink
+    def begin(self, columns: list[str]) -> None:
+        self._separate()
+        self.file.write(b"[")
+        self._columns, self._first = columns, True
+
+    def rows(self, rows: list[tuple]) -> None:
+        if rows:
+            if not self._first:
+                self.file.write(b",")
+            self.file.write(encode_rows(self._columns, rows))
+            self._first = False
+
+    def end(self) -> None:
+        self.file.write(b"]")
+
+    def empty(self) -> None:
+        self._separate()
+        self.file.write(b"[]")
+
+    def _separate(self) -> None:
+        if self.sets:
+            self.file.write(b",")
+        self.sets += 1
+
+    def body(self) -> Iterator[bytes]:
+        """The JSON body, in chunks; closes the spool when done."""
+        try:
+            if self.sets == 0:
+                yield b"[]"
+                return
+            nested = self.sets > 1
+            if nested:
+                yield b"["
+            self.file.seek(0)
+            while chunk := self.file.read(_CHUNK):
+                yield chunk
+            if nested:
+                yield b"]"
+        finally:
+            self.file.close()
+
+    def close(self) -> None:
+        self.file.close()

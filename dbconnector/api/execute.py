@@ -1,0 +1,125 @@
+"""The execution endpoints: POST /v1/{select,insert,update,delete,query,exec}/<driver>."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+from .. import runner
+from ..auth import roles
+from ..auth.guard import current, requires
+from ..drivers.base import Output, Target
+from ..services import Services, services
+from ..sql import statements
+from ..sql.identifiers import parse_path
+from ..sql.template import expand
+from ..targets import resolve
+from .common import accepts
+from .execute_schemas import (
+    PARAM_NAME,
+    DeleteRequest,
+    ExecRequest,
+    InsertRequest,
+    QueryRequest,
+    SelectRequest,
+    UpdateRequest,
+)
+
+bp = Blueprint("execute", __name__)
+
+
+def _target(driver: str, data: dict[str, Any]) -> tuple[Services, Target, statements.Place]:
+    svc = services()
+    target = resolve(svc, current(), data["token"], driver)
+    place = statements.Place(
+        target.driver.name, target.default_schema, svc.settings.select_max_rows
+    )
+    return svc, target, place
+
+
+@bp.post("/v1/select/<driver>")
+@requires(roles.SELECT)
+@accepts(SelectRequest)
+def select(driver: str, data: dict[str, Any]) -> Response:
+    """Rows of a table or view: fields, filter array, sort, limit and page (from 0).
+
+    `limit` needs `sort`; with `sort` and no `limit`, 100 rows. Large results are streamed.
+    """
+    svc, target, place = _target(driver, data)
+    statement = statements.select_statement(
+        place,
+        data["table"],
+        data.get("fields"),
+        data.get("filter"),
+        data.get("sort"),
+        data.get("limit"),
+        data.get("page"),
+    )
+    return runner.select(svc, target, statement)
+
+
+@bp.post("/v1/insert/<driver>")
+@requires(roles.INSERT)
+@accepts(InsertRequest)
+def insert(driver: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Insert rows, all or none: {"Identity": N} for one row, {"result": "success"} for several."""
+    svc, target, place = _target(driver, data)
+    statement, rows = statements.insert_rows(
+        place, data["table"], data.get("fields"), data.get("values")
+    )
+    return runner.insert(svc, target, statement, rows)
+
+
+@bp.post("/v1/update/<driver>")
+@requires(roles.UPDATE)
+@accepts(UpdateRequest)
+def update(driver: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Update the rows a (non-empty) filter array matches: {"Updated": N}."""
+    svc, target, place = _target(driver, data)
+    statement = statements.update_statement(
+        place, data["table"], data.get("values"), data.get("filter")
+    )
+    return runner.update(svc, target, statement)
+
+
+@bp.post("/v1/delete/<driver>")
+@requires(roles.DELETE)
+@accepts(DeleteRequest)
+def delete(driver: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Delete the rows a (non-empty) filter array matches: {"Deleted": N}."""
+    svc, target, place = _target(driver, data)
+    statement = statements.delete_statement(place, data["table"], data.get("filter"))
+    return runner.delete(svc, target, statement)
+
+
+@bp.post("/v1/query/<driver>")
+@requires(roles.QUERY)
+@accepts(QueryRequest)
+def query(driver: str, data: dict[str, Any]) -> Response:
+    """Run one or more SQL statements (separated by semicolons) in one transaction.
+
+    `args` replaces {name} tokens in the statement. One result set gives its rows; several give
+    an array of arrays (a statement without rows gives []).
+    """
+    svc, target, _ = _target(driver, data)
+    return runner.query(svc, target, expand(data["statement"], data.get("args")))
+
+
+@bp.post("/v1/exec/<driver>")
+@requires(roles.EXEC)
+@accepts(ExecRequest)
+def exec_procedure(driver: str, data: dict[str, Any]) -> Response:
+    """Run a stored procedure with named input (`params`) and output (`output`) parameters.
+
+    Without outputs: its rows, or an array of arrays for several result sets. With outputs:
+    {"result": ..., "output": {name: value}}.
+    """
+    svc, target, _ = _target(driver, data)
+    path = parse_path(data["procname"], "procname")
+    params = {PARAM_NAME.match(k).group(1): v for k, v in (data.get("params") or {}).items()}  # type: ignore[union-attr]
+    outputs = [
+        Output(PARAM_NAME.match(k).group(1), kind.lower())  # type: ignore[union-attr]
+        for k, kind in (data.get("output") or {}).items()
+    ]
+    return runner.call(svc, target, path, params, outputs)

@@ -1,0 +1,90 @@
+"""Request schemas of the execution endpoints (/select, /insert, /update, /delete, /query, /exec).
+
+The structure of `filter`, `fields`, `sort` and `values` is checked where it is compiled
+(sql/filters.py, sql/statements.py); these schemas check presence and the scalar fields, with the
+original service's messages ("Missing table in payload", ...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields, validates
+
+from .fields import text, whole
+from .schemas import RequestSchema
+
+PARAM_NAME = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_]*)$")
+OUTPUT_KINDS = {"number", "varchar"}
+
+
+def raw(description: str) -> fields.Raw:
+    return fields.Raw(allow_none=True, metadata={"description": description})
+
+
+class TargetRequest(RequestSchema):
+    token = text("token", required=True, missing="Missing connection string token")
+
+
+class TableRequest(TargetRequest):
+    table = text("table", required=True, allow_empty=False)
+
+
+class SelectRequest(TableRequest):
+    fields = raw('Fields to return, e.g. ["ID", "Name"]; all when omitted')
+    filter = raw('A filter array, e.g. [{"ID": 1}, {"^Name": "dav%"}]')
+    sort = raw('Sort keys, e.g. ["ID DESC", "Name"]; required with limit')
+    limit = whole("limit", low=1)
+    page = whole("page")
+
+
+class InsertRequest(TableRequest):
+    fields = raw('Columns to fill, e.g. ["ID", "Name"]')
+    values = raw('Rows, e.g. [[1, "david"], [2, "mike"]]')
+
+
+class UpdateRequest(TableRequest):
+    values = raw('Column -> new value, e.g. {"Name": "david"}')
+    filter = raw("A filter array (required, non-empty)")
+
+
+class DeleteRequest(TableRequest):
+    filter = raw("A filter array (required, non-empty)")
+
+
+class QueryRequest(TargetRequest):
+    statement = text("statement", required=True, missing="Missing statement", allow_empty=False)
+    args = raw("Values for {name} tokens in the statement: an object or a JSON string")
+
+
+def _names(value: Any, what: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be an object")
+    for name in value:
+        if not PARAM_NAME.match(name):
+            raise ValidationError(f"{what}: '{name[:40]}' is not a parameter name")
+
+
+class ExecRequest(TargetRequest):
+    procname = text(
+        "procname", required=True, missing="Missing procname in payload", allow_empty=False
+    )
+    params = raw("Input parameters by name, in any order")
+    output = raw('Output parameters by name: "number" or "varchar"')
+
+    @validates("params")
+    def _v_params(self, value: Any, **_: Any) -> None:
+        _names(value, "params")
+        for name, item in (value or {}).items():
+            if isinstance(item, dict | list):
+                raise ValidationError(f"params.{name} must be a string, number, boolean or null")
+
+    @validates("output")
+    def _v_output(self, value: Any, **_: Any) -> None:
+        _names(value, "output")
+        for name, kind in (value or {}).items():
+            if not isinstance(kind, str) or kind.lower() not in OUTPUT_KINDS:
+                raise ValidationError(f'output.{name} must be "number" or "varchar"')

@@ -1,0 +1,183 @@
+"""The driver interface: how DBConnector connects to, runs statements on, and reads errors from one
+kind of database. One subclass per `:driver` path segment (mssql, postgresql, mysql, sqlite).
+
+What differs between databases lives here and in the subclasses; what does not (paging, quoting,
+binding) is SQLAlchemy's dialect's job, and the request-level flow is in runner.py.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from sqlalchemy import URL, Connection, Engine, Insert, create_engine
+
+from ..errors import BadRequest
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+class ResultSink(Protocol):
+    """Receives the result sets of a batch or a procedure, in order (see results.py)."""
+
+    def begin(self, columns: list[str]) -> None: ...
+    def rows(self, rows: list[tuple]) -> None: ...
+    def end(self) -> None: ...
+    def empty(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """A connection string resolved for one call: where to connect and under which limits."""
+
+    connection_id: int
+    token: str
+    driver: Driver
+    spec: Mapping[str, Any] = field(hash=False)
+    fingerprint: str
+    connect_timeout: float
+    statement_timeout: float
+
+    @property
+    def default_schema(self) -> str | None:
+        return self.spec.get("schema") or None
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return self.spec.get("options") or {}
+
+
+@dataclass(frozen=True)
+class Output:
+    """A declared output parameter of a stored procedure."""
+
+    name: str
+    kind: str  # "number" | "varchar"
+
+
+FETCH_ROWS = 1000
+
+
+class Driver:
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    sqlalchemy_name: ClassVar[str]
+    default_port: ClassVar[int | None] = None
+    # Keys a connection string's "options" may set for this driver, beyond the common ones.
+    option_keys: ClassVar[frozenset[str]] = frozenset()
+    common_options: ClassVar[frozenset[str]] = frozenset(
+        {"connect_timeout", "statement_timeout", "pool_size", "max_overflow"}
+    )
+
+    # --- connecting ---------------------------------------------------------------------------
+
+    def check_options(self, spec: Mapping[str, Any]) -> None:
+        options = spec.get("options") or {}
+        unknown = sorted(set(options) - self.option_keys - self.common_options)
+        if unknown:
+            allowed = ", ".join(sorted(self.option_keys | self.common_options))
+            raise BadRequest(
+                f"connection option(s) {', '.join(unknown)} are not known to the {self.name} "
+                f"driver (allowed: {allowed})"
+            )
+
+    def url(self, spec: Mapping[str, Any]) -> URL:
+        return URL.create(
+            self.sqlalchemy_name,
+            username=spec.get("user") or spec.get("username") or None,
+            password=spec.get("password") or None,
+            host=spec.get("host") or spec.get("server") or None,
+            port=spec.get("port") or self.default_port,
+            database=spec.get("database") or None,
+        )
+
+    def connect_args(self, target: Target) -> dict[str, Any]:
+        return {}
+
+    def make_engine(self, target: Target, settings: Settings) -> Engine:
+        options = target.options
+        engine = create_engine(
+            self.url(target.spec),
+            connect_args=self.connect_args(target),
+            pool_size=int(options.get("pool_size", settings.pool_size)),
+            max_overflow=int(options.get("max_overflow", settings.pool_max_overflow)),
+            pool_timeout=max(1.0, target.connect_timeout),
+            pool_recycle=settings.pool_recycle or -1,
+            # A connection that died in the pool (server restart, idle timeout, failover) is
+            # replaced transparently at checkout.
+            pool_pre_ping=True,
+        )
+        self.install_events(engine, target)
+        return engine
+
+    def install_events(self, engine: Engine, target: Target) -> None:
+        """Per-connection setup (session timeouts, safety settings)."""
+
+    # --- running ------------------------------------------------------------------------------
+
+    def insert_identity(self, conn: Connection, statement: Insert, params: dict) -> Any:
+        """Insert one row; return its new identity / auto-increment value, or None."""
+        result = conn.execute(statement, params)
+        return result.lastrowid or None
+
+    def run_batch(self, conn: Connection, sql: str, sink: ResultSink) -> None:
+        """Run one or more statements as the database's own batch, reporting every result."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            drain(cursor, sink, count_empty=True)
+        finally:
+            cursor.close()
+
+    def call_procedure(
+        self,
+        conn: Connection,
+        path: tuple[str, ...],
+        params: Mapping[str, Any],
+        outputs: list[Output],
+        sink: ResultSink,
+    ) -> dict[str, Any]:
+        """Run a stored procedure; report its result sets to `sink`, return its output values."""
+        raise BadRequest(f"The {self.name} driver has no stored procedures")
+
+    def end_session(self, conn: Connection) -> None:
+        """After /query or /exec, whose SQL may change session state (USE, SET, temp tables):
+        by default the connection is closed rather than handed to the next caller."""
+        conn.invalidate()
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def message(self, error: BaseException) -> str:
+        """The database's own words about a failed statement."""
+        return str(error)
+
+    def is_timeout(self, error: BaseException) -> bool:
+        return False
+
+
+def drain(cursor: Any, sink: ResultSink, count_empty: bool) -> None:
+    """Walk every result of an executed DB-API cursor (nextset), reporting each to `sink`.
+
+    count_empty: report a result without columns (an INSERT in a batch) as an empty set.
+    """
+    while True:
+        if cursor.description:
+            sink.begin([str(d[0]) for d in cursor.description])
+            while True:
+                rows = cursor.fetchmany(FETCH_ROWS)
+                if not rows:
+                    break
+                sink.rows(rows)
+            sink.end()
+        elif count_empty:
+            sink.empty()
+        nextset = getattr(cursor, "nextset", None)  # sqlite3 runs one statement per execute()
+        if nextset is None or not nextset():
+            break
+
+
+def whole_seconds(value: float, minimum: int = 1) -> int:
+    return max(minimum, math.ceil(value))

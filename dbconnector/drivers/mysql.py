@@ -1,0 +1,147 @@
+"""MySQL and MariaDB targets through PyMySQL.
+
+The statement timeout is the server's own where it has one (MariaDB's max_statement_time covers
+every statement; MySQL's max_execution_time only SELECTs), backed by a socket read timeout a few
+seconds longer. Stored procedures take positional arguments only, so named parameters are put in
+order from information_schema.PARAMETERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pymysql.constants import CLIENT
+from sqlalchemy import Connection, Engine, event, text
+
+from ..errors import BadRequest
+from .base import Driver, Output, ResultSink, Target, drain, whole_seconds
+
+_TIMEOUT_CODES = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, killed
+
+
+class MySQLDriver(Driver):
+    name = "mysql"
+    aliases = ("mariadb",)
+    sqlalchemy_name = "mysql+pymysql"
+    default_port = 3306
+    option_keys = frozenset({"charset", "ssl_ca", "ssl_verify_cert"})
+
+    def url(self, spec: Mapping[str, Any]) -> Any:
+        url = super().url(spec)
+        # MySQL's schema is its database: either key names the default one.
+        if not url.database and spec.get("schema"):
+            url = url.set(database=spec["schema"])
+        return url
+
+    def connect_args(self, target: Target) -> dict[str, Any]:
+        options = target.options
+        args: dict[str, Any] = {
+            "connect_timeout": whole_seconds(target.connect_timeout),
+            "read_timeout": whole_seconds(target.statement_timeout + 5),
+            "write_timeout": whole_seconds(target.statement_timeout + 5),
+            # FOUND_ROWS: {"Updated": N} counts matched rows, as SQL Server does, not only changed.
+            "client_flag": CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS,
+            "charset": options.get("charset", "utf8mb4"),
+        }
+        if options.get("ssl_ca"):
+            args["ssl"] = {"ca": options["ssl_ca"]}
+            args["ssl_verify_cert"] = bool(options.get("ssl_verify_cert", True))
+        return args
+
+    def install_events(self, engine: Engine, target: Target) -> None:
+        seconds = target.statement_timeout
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                if "MariaDB" in dbapi_connection.get_server_info():
+                    cursor.execute("SET SESSION max_statement_time = %s", (seconds,))
+                else:
+                    cursor.execute("SET SESSION max_execution_time = %s", (int(seconds * 1000),))
+            finally:
+                cursor.close()
+
+    def call_procedure(
+        self,
+        conn: Connection,
+        path: tuple[str, ...],
+        params: Mapping[str, Any],
+        outputs: list[Output],
+        sink: ResultSink,
+    ) -> dict[str, Any]:
+        if len(path) > 2:
+            raise BadRequest("procname may be database.name at most")
+        schema, name = (path[0], path[1]) if len(path) == 2 else (None, path[0])
+        declared = conn.execute(
+            text(
+                "SELECT PARAMETER_NAME, PARAMETER_MODE FROM information_schema.PARAMETERS "
+                "WHERE SPECIFIC_SCHEMA = COALESCE(:schema, DATABASE()) AND SPECIFIC_NAME = :name "
+                "AND ROUTINE_TYPE = 'PROCEDURE' AND ORDINAL_POSITION > 0 ORDER BY ORDINAL_POSITION"
+            ),
+            {"schema": schema, "name": name},
+        ).all()
+        exists = (
+            declared
+            or conn.execute(
+                text(
+                    "SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = 'PROCEDURE' "
+                    "AND ROUTINE_SCHEMA = COALESCE(:schema, DATABASE()) AND ROUTINE_NAME = :name"
+                ),
+                {"schema": schema, "name": name},
+            ).first()
+        )
+        if not exists:
+            raise BadRequest(f"procedure {'.'.join(path)} does not exist")
+        modes = {row[0].lower(): (row[0], row[1]) for row in declared}
+        wanted_out = {o.name.lower() for o in outputs}
+        for key in list(params) + [o.name for o in outputs]:
+            if key.lower() not in modes:
+                raise BadRequest(f"procedure {'.'.join(path)} has no parameter named {key}")
+        given = {k.lower(): v for k, v in params.items()}
+        arguments, values, setup, fetch = [], [], [], []
+        for index, (param_name, mode) in enumerate(modes.values()):
+            key = param_name.lower()
+            if mode == "IN":
+                if key not in given:
+                    raise BadRequest(f"Missing parameter {param_name} of {'.'.join(path)}")
+                arguments.append("%s")
+                values.append(given[key])
+                continue
+            variable = f"@dbc_out_{index}"
+            arguments.append(variable)
+            if mode == "INOUT" and key in given:
+                setup.append((f"SET {variable} = %s", (given[key],)))
+            else:
+                setup.append((f"SET {variable} = NULL", ()))
+            if key in wanted_out:
+                fetch.append((variable, param_name))
+        preparer = conn.dialect.identifier_preparer
+        routine = ".".join(preparer.quote_identifier(p) for p in path)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for statement, args in setup:
+                cursor.execute(statement, args)
+            cursor.execute(f"CALL {routine}({', '.join(arguments)})", values)
+            drain(cursor, sink, count_empty=False)
+            if not fetch:
+                return {}
+            cursor.execute("SELECT " + ", ".join(variable for variable, _ in fetch))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        by_lower = {
+            param_name.lower(): value for (_, param_name), value in zip(fetch, row, strict=True)
+        }
+        return {o.name: by_lower.get(o.name.lower()) for o in outputs}
+
+    def message(self, error: BaseException) -> str:
+        args = getattr(error, "args", ())
+        if len(args) >= 2 and isinstance(args[1], str):
+            return args[1]
+        return str(error)
+
+    def is_timeout(self, error: BaseException) -> bool:
+        args = getattr(error, "args", ())
+        return bool(args) and args[0] in _TIMEOUT_CODES

@@ -1,0 +1,49 @@
+"""One SQLAlchemy engine (a connection pool) per connToken, rebuilt when its string changes.
+
+Engines are made on first use. A changed connection string (PATCH) has a new fingerprint, so the
+next call gets a new engine and the old one is disposed; DELETE disposes at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .base import Target
+
+
+class PoolRegistry:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engines: dict[str, tuple[str, Engine]] = {}
+        self._lock = threading.Lock()
+
+    def engine(self, target: Target) -> Engine:
+        entry = self._engines.get(target.token)
+        if entry is not None and entry[0] == target.fingerprint:
+            return entry[1]
+        with self._lock:
+            entry = self._engines.get(target.token)
+            if entry is not None and entry[0] == target.fingerprint:
+                return entry[1]
+            engine = target.driver.make_engine(target, self.settings)
+            self._engines[target.token] = (target.fingerprint, engine)
+        if entry is not None:
+            entry[1].dispose()  # idle connections close; ones in use finish first
+        return engine
+
+    def discard(self, token: str) -> None:
+        with self._lock:
+            entry = self._engines.pop(token, None)
+        if entry is not None:
+            entry[1].dispose()
+
+    def dispose_all(self) -> None:
+        with self._lock:
+            entries, self._engines = list(self._engines.values()), {}
+        for _, engine in entries:
+            engine.dispose()

@@ -1,0 +1,174 @@
+"""PostgreSQL targets through psycopg 3.
+
+Timeouts are set in the startup packet (`options=-c statement_timeout=...`), so they cost no round
+trip and survive DISCARD ALL, which resets a connection after /query or /exec instead of closing it.
+A connection string's `schema` becomes the search_path the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, Insert, text
+from sqlalchemy import column as sa_column
+
+from ..errors import BadRequest
+from ..sql.identifiers import quoted
+from .base import Driver, Output, ResultSink, Target, drain, whole_seconds
+
+_LIBPQ_OPTIONS = frozenset(
+    {"sslmode", "sslrootcert", "sslcert", "sslkey", "target_session_attrs", "application_name"}
+)
+
+
+def _libpq_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(" ", "\\ ")
+
+
+class PostgreSQLDriver(Driver):
+    name = "postgresql"
+    aliases = ("postgres", "pg", "pgsql", "psql")
+    sqlalchemy_name = "postgresql+psycopg"
+    default_port = 5432
+    option_keys = _LIBPQ_OPTIONS
+
+    def connect_args(self, target: Target) -> dict[str, Any]:
+        settings = [f"statement_timeout={int(target.statement_timeout * 1000)}"]
+        schema = target.default_schema
+        if schema:
+            quoted = '"' + schema.replace('"', '""') + '"'
+            settings.append(f"search_path={quoted}")
+        args: dict[str, Any] = {
+            "connect_timeout": whole_seconds(target.connect_timeout, 2),
+            "options": " ".join(f"-c {_libpq_escape(s)}" for s in settings),
+            "application_name": "dbconnector",
+        }
+        args.update({k: v for k, v in target.options.items() if k in _LIBPQ_OPTIONS})
+        return args
+
+    def insert_identity(self, conn: Connection, statement: Insert, params: dict) -> Any:
+        column = self._identity_column(conn, statement)
+        if column is None:
+            conn.execute(statement, params)
+            return None
+        return conn.execute(statement.returning(sa_column(quoted(column))), params).scalar()
+
+    @staticmethod
+    def _identity_column(conn: Connection, statement: Insert) -> str | None:
+        """The table's identity or serial column, from the catalog (cached per connection)."""
+        table = statement.table
+        schema = getattr(table, "schema", None)
+        key = ("pg-identity", schema, table.name)
+        cache = conn.connection.info.setdefault("dbc_identity", {})
+        if key not in cache:
+            cache[key] = conn.execute(
+                text(
+                    "SELECT a.attname FROM pg_attribute a "
+                    "WHERE a.attrelid = to_regclass(:name) AND a.attnum > 0 "
+                    "AND NOT a.attisdropped AND (a.attidentity <> '' OR "
+                    "pg_get_serial_sequence(:name, a.attname) IS NOT NULL) "
+                    "ORDER BY a.attnum LIMIT 1"
+                ),
+                {"name": _regclass_name(schema, table.name)},
+            ).scalar()
+        return cache[key]
+
+    def call_procedure(
+        self,
+        conn: Connection,
+        path: tuple[str, ...],
+        params: Mapping[str, Any],
+        outputs: list[Output],
+        sink: ResultSink,
+    ) -> dict[str, Any]:
+        kind = self._routine_kind(conn, path)
+        preparer = conn.dialect.identifier_preparer
+        name = ".".join(preparer.quote_identifier(p) for p in path)
+        arguments = [f"{preparer.quote_identifier(k)} => %s" for k in params]
+        values = list(params.values())
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if kind == "p":
+                # OUT parameters of a procedure are passed as NULL and come back as one row.
+                arguments += [f"{preparer.quote_identifier(o.name)} => NULL" for o in outputs]
+                cursor.execute(f"CALL {name}({', '.join(arguments)})", values)
+                row = cursor.fetchone() if cursor.description else None
+                columns = [d.name for d in cursor.description] if cursor.description else []
+                produced = dict(zip(columns, row, strict=True)) if row else {}
+                return {o.name: produced.get(o.name) for o in outputs}
+            cursor.execute(f"SELECT * FROM {name}({', '.join(arguments)})", values)
+            first: dict[str, Any] = {}
+            collector = _FirstRow(sink, first)
+            drain(cursor, collector, count_empty=False)
+            return {o.name: first.get(o.name) for o in outputs}
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _routine_kind(conn: Connection, path: tuple[str, ...]) -> str:
+        if len(path) > 2:
+            raise BadRequest("procname may be schema.name at most")
+        schema, name = (path[0], path[1]) if len(path) == 2 else (None, path[0])
+        kinds = (
+            conn.execute(
+                text(
+                    "SELECT DISTINCT p.prokind FROM pg_proc p "
+                    "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = :name AND "
+                    "(n.nspname = :schema OR "
+                    "(:schema IS NULL AND n.nspname = ANY(current_schemas(true))))"
+                ),
+                {"name": name, "schema": schema},
+            )
+            .scalars()
+            .all()
+        )
+        if not kinds:
+            raise BadRequest(f"procedure {'.'.join(path)} does not exist")
+        if "p" in kinds:
+            return "p"
+        if "f" in kinds:
+            return "f"
+        raise BadRequest(f"{'.'.join(path)} is not a procedure or function")
+
+    def end_session(self, conn: Connection) -> None:
+        # Back to the state the startup packet gave it (timeouts and search_path included).
+        conn.exec_driver_sql("DISCARD ALL")
+
+    def message(self, error: BaseException) -> str:
+        diag = getattr(error, "diag", None)
+        primary = getattr(diag, "message_primary", None) if diag is not None else None
+        if primary:
+            detail = getattr(diag, "message_detail", None)
+            return f"{primary} ({detail})" if detail else primary
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+    def is_timeout(self, error: BaseException) -> bool:
+        return getattr(error, "sqlstate", None) == "57014"
+
+
+class _FirstRow:
+    """A sink that passes everything on and remembers the first row (a function's OUT values)."""
+
+    def __init__(self, sink: ResultSink, first: dict[str, Any]) -> None:
+        self.sink, self.first, self.columns = sink, first, []
+
+    def begin(self, columns: list[str]) -> None:
+        self.columns = columns
+        self.sink.begin(columns)
+
+    def rows(self, rows: list[tuple]) -> None:
+        if not self.first and rows:
+            self.first.update(zip(self.columns, rows[0], strict=True))
+        self.sink.rows(rows)
+
+    def end(self) -> None:
+        self.sink.end()
+
+    def empty(self) -> None:
+        self.sink.empty()
+
+
+def _regclass_name(schema: str | None, name: str) -> str:
+    """'"schema"."table"' for to_regclass(); identifier parts never hold a double quote."""
+    return f'"{schema}"."{name}"' if schema else f'"{name}"'

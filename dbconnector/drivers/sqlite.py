@@ -1,0 +1,127 @@
+"""SQLite targets (the demo, and small local databases): `database` names the file.
+
+The file must exist (it is opened read-write, never created). ATTACH and VACUUM INTO are refused by
+an authorizer, so /query cannot read or write other files on the server, and a statement runs under
+a deadline enforced by a progress handler (SQLite has no statement timeout of its own).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import URL, Connection, Engine, event
+
+from ..errors import BadRequest
+from .base import Driver, ResultSink, Target, drain
+
+_DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
+
+
+def _authorize(action: int, *_: Any) -> int:
+    return sqlite3.SQLITE_DENY if action in _DENIED else sqlite3.SQLITE_OK
+
+
+class Deadline:
+    """Started before each statement; the progress handler interrupts the statement past it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = float("inf")
+
+    def start(self) -> None:
+        self.at = time.monotonic() + self.seconds
+
+    def passed(self) -> int:
+        return 1 if time.monotonic() > self.at else 0
+
+
+def _adapt_decimal(value: Decimal) -> float | str:
+    """Exact decimals as SQLite's REAL when that loses nothing, else as text."""
+    as_float = float(value)
+    return as_float if Decimal(repr(as_float)) == value else str(value)
+
+
+sqlite3.register_adapter(Decimal, _adapt_decimal)
+
+
+class SQLiteDriver(Driver):
+    name = "sqlite"
+    aliases = ("sqlite3",)
+    sqlalchemy_name = "sqlite"
+    option_keys = frozenset({"read_only"})
+
+    def url(self, spec: Any) -> URL:
+        database = spec.get("database")
+        if not database:
+            raise BadRequest('a sqlite connection string needs "database": the file\'s path')
+        mode = "ro" if spec.get("options", {}).get("read_only") else "rw"
+        return URL.create(
+            "sqlite", database=f"file:{quote(database)}?mode={mode}", query={"uri": "true"}
+        )
+
+    def connect_args(self, target: Target) -> dict[str, Any]:
+        return {"timeout": target.connect_timeout, "check_same_thread": False}
+
+    def install_events(self, engine: Engine, target: Target) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+            deadline = Deadline(target.statement_timeout)
+            record.info["deadline"] = deadline
+            dbapi_connection.set_authorizer(_authorize)
+            dbapi_connection.set_progress_handler(deadline.passed, 1000)
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            # We emit BEGIN ourselves (below): pysqlite's own would leave DDL outside the
+            # transaction, and a /query batch must be all-or-nothing.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _start_deadline(conn: Connection, *_: Any) -> None:
+            _deadline(conn).start()
+
+    def run_batch(self, conn: Connection, sql: str, sink: ResultSink) -> None:
+        """sqlite3 runs one statement per execute(): split the batch where SQLite says a
+        statement is complete (quotes, comments and trigger bodies are respected)."""
+        deadline = _deadline(conn)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for statement in split_statements(sql):
+                deadline.start()
+                cursor.execute(statement)
+                drain(cursor, sink, count_empty=True)
+        finally:
+            cursor.close()
+
+    def message(self, error: BaseException) -> str:
+        text = str(error)
+        if "not authorized" in text or "authorization denied" in text:
+            return f"{text} (ATTACH, DETACH and VACUUM INTO are disabled)"
+        return text
+
+    def is_timeout(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.OperationalError) and str(error) == "interrupted"
+
+
+def _deadline(conn: Connection) -> Deadline:
+    return conn.connection.info["deadline"]
+
+
+def split_statements(sql: str) -> list[str]:
+    statements, current = [], ""
+    for piece in sql.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \t\r\n;"):
+                statements.append(current.strip())
+            current = ""
+    tail = current.rstrip(";").strip()
+    if tail:
+        statements.append(tail)
+    return statements

@@ -1,0 +1,179 @@
+"""Running a compiled request against its target, from connecting to the JSON body.
+
+- /select streams: the first rows are fetched before the response starts (so a failing statement is
+  still a clean 400), the rest are written as they come, never held whole in memory.
+- Writes run in one transaction: every row or none, every statement of a batch or none.
+- /query and /exec collect their result sets in a spool (memory, then a temporary file) and answer
+  only after the commit, so a failure in the last statement still gives a clean error and no
+  partial write. Their SQL may change session state, so the connection is reset (PostgreSQL) or
+  closed (others) before another caller can get it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Response
+from sqlalchemy import Connection, Delete, Insert, Select, Update
+from sqlalchemy.exc import SQLAlchemyError
+
+from .drivers.base import FETCH_ROWS, Output, Target
+from .drivers.errors import connect_failure, statement_failure
+from .results import ResultSpool, dumps, encode_rows
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+
+
+def _connect(svc: Services, target: Target) -> Connection:
+    assert svc.pools is not None
+    try:
+        return svc.pools.engine(target).connect()
+    except SQLAlchemyError as exc:
+        raise connect_failure(exc, target) from None
+
+
+@contextmanager
+def _session(svc: Services, target: Target, resets: bool = False) -> Iterator[Connection]:
+    """A connection to the target; errors become clean ApiErrors; the use is counted."""
+    conn = _connect(svc, target)
+    if svc.usage is not None:
+        svc.usage.record(target.connection_id)
+    try:
+        yield conn
+    except SQLAlchemyError as exc:
+        _after_failure(conn, exc, target, resets)
+        raise statement_failure(exc, target) from None
+    except Exception as exc:
+        _after_failure(conn, exc, target, resets)
+        if isinstance(exc, conn.dialect.loaded_dbapi.Error):  # raised from a raw DB-API cursor
+            raise statement_failure(exc, target) from None
+        raise
+    else:
+        if resets:
+            _end_session(conn, target)
+    finally:
+        conn.close()
+
+
+def _after_failure(conn: Connection, exc: BaseException, target: Target, resets: bool) -> None:
+    orig = getattr(exc, "orig", exc)
+    if target.driver.is_timeout(orig):
+        conn.invalidate()  # a cancelled statement can leave the connection mid-protocol
+    elif resets:
+        _end_session(conn, target)
+
+
+def _end_session(conn: Connection, target: Target) -> None:
+    if conn.invalidated:
+        return
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        target.driver.end_session(conn)
+    except Exception:  # a connection we cannot reset must not be reused
+        log.debug("resetting a target connection failed; closing it", exc_info=True)
+        conn.invalidate()
+
+
+def select(svc: Services, target: Target, statement: Select) -> Response:
+    conn = _connect(svc, target)
+    if svc.usage is not None:
+        svc.usage.record(target.connection_id)
+    try:
+        result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).execute(
+            statement
+        )
+        columns = list(result.keys())
+        first = result.fetchmany(FETCH_ROWS)
+    except SQLAlchemyError as exc:
+        _after_failure(conn, exc, target, resets=False)
+        conn.close()
+        raise statement_failure(exc, target) from None
+    except BaseException:
+        conn.close()
+        raise
+    if len(first) < FETCH_ROWS:  # the whole answer is here: send it with a Content-Length
+        result.close()
+        conn.close()
+        return Response(b"[" + encode_rows(columns, first) + b"]", mimetype=JSON)
+    return Response(_stream(conn, result, columns, first, target), mimetype=JSON)
+
+
+def _stream(
+    conn: Connection, result: Any, columns: list[str], first: list, target: Target
+) -> Iterator[bytes]:
+    try:
+        yield b"[" + encode_rows(columns, first)
+        while rows := result.fetchmany(FETCH_ROWS):
+            yield b"," + encode_rows(columns, rows)
+        yield b"]"
+    except SQLAlchemyError as exc:
+        # The status line is gone; the body ends unterminated, so a client's JSON parser fails
+        # rather than read a short result as complete.
+        log.warning(
+            "select on %s failed while streaming: %s", target.token, statement_failure(exc, target)
+        )
+        conn.invalidate()
+    finally:
+        result.close()
+        conn.close()
+
+
+def insert(svc: Services, target: Target, statement: Insert, rows: list[dict]) -> dict[str, Any]:
+    with _session(svc, target) as conn, conn.begin():
+        if len(rows) == 1:
+            return {"Identity": target.driver.insert_identity(conn, statement, rows[0])}
+        conn.execute(statement, rows)
+        return {"result": "success"}
+
+
+def update(svc: Services, target: Target, statement: Update) -> dict[str, Any]:
+    with _session(svc, target) as conn, conn.begin():
+        return {"Updated": conn.execute(statement).rowcount}
+
+
+def delete(svc: Services, target: Target, statement: Delete) -> dict[str, Any]:
+    with _session(svc, target) as conn, conn.begin():
+        return {"Deleted": conn.execute(statement).rowcount}
+
+
+def query(svc: Services, target: Target, sql: str) -> Response:
+    spool = ResultSpool()
+    try:
+        with _session(svc, target, resets=True) as conn, conn.begin():
+            target.driver.run_batch(conn, sql, spool)
+    except BaseException:
+        spool.close()
+        raise
+    return Response(spool.body(), mimetype=JSON)
+
+
+def call(
+    svc: Services,
+    target: Target,
+    path: tuple[str, ...],
+    params: Mapping[str, Any],
+    outputs: list[Output],
+) -> Response:
+    spool = ResultSpool()
+    try:
+        with _session(svc, target, resets=True) as conn, conn.begin():
+            values = target.driver.call_procedure(conn, path, params, outputs, spool)
+    except BaseException:
+        spool.close()
+        raise
+    if not outputs:
+        return Response(spool.body(), mimetype=JSON)
+    return Response(_with_outputs(spool, values), mimetype=JSON)
+
+
+def _with_outputs(spool: ResultSpool, values: dict[str, Any]) -> Iterator[bytes]:
+    yield b'{"result":'
+    yield from spool.body()
+    yield b',"output":' + dumps(values) + b"}"

@@ -1,0 +1,1 @@
+"""Request -> SQL: identifiers, filter arrays, statements, /query templates."""

@@ -1,0 +1,90 @@
+"""connToken -> Target: look up the connection, check the caller's grant, pick and check the driver.
+
+The answer is cached per (user, connToken) for DBCONNECTOR_CACHE_SECONDS, so an execution call
+normally costs no metadata-database round trip; a revoked grant, a disabled or changed connection
+takes effect within that many seconds on every instance (at once on the one that made the change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from . import connstring
+from .auth.guard import Principal
+from .drivers import driver_named
+from .drivers.base import Driver, Target
+from .errors import BadRequest, Forbidden, NotFound
+from .services import Services
+from .store import connections as conn_store
+from .store.connections import canonical_token
+from .store.db import read
+
+TOKEN_MISSING = "Missing connection string token"  # noqa: S105 - a message, not a secret
+TOKEN_NOT_FOUND = "connToken not found"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    connection_id: int
+    token: str
+    enabled: bool
+    connection_string: str
+
+
+def resolve(svc: Services, principal: Principal, token: Any, driver_name: str) -> Target:
+    driver = driver_named(driver_name)
+    if token is None or token == "":
+        raise BadRequest(TOKEN_MISSING)
+    if not isinstance(token, str):
+        raise BadRequest("token must be a string")
+    token = canonical_token(token)
+    resolved = svc.targets.get((principal.id, token), lambda: _load(svc, principal, token))
+    if not resolved.enabled:
+        raise BadRequest("This connection is disabled")
+    return _target(svc, resolved, driver)
+
+
+def _load(svc: Services, principal: Principal, token: str) -> _Resolved:
+    with read(svc.engine) as conn:
+        record = svc.connections.by_token(conn, token)
+        if record is None:
+            raise NotFound(TOKEN_NOT_FOUND)
+        if not principal.admin and not conn_store.has_grant(conn, principal.id, record.id):
+            raise Forbidden(f"user {principal.id} has no grant on connection {record.id}")
+    return _Resolved(record.id, record.token, record.enabled, record.connection_string)
+
+
+def _target(svc: Services, resolved: _Resolved, driver: Driver) -> Target:
+    spec = connstring.parse(resolved.connection_string)
+    declared = spec.get("driver")
+    if declared and driver_named(declared) is not driver:
+        name = driver_named(declared).name
+        raise BadRequest(
+            f"This connection is for the {name} driver; call /{name} instead of /{driver.name}"
+        )
+    driver.check_options(spec)
+    options = spec.get("options") or {}
+    settings = svc.settings
+    connect_timeout = _seconds(options, "connect_timeout", settings.connect_timeout)
+    statement_timeout = _seconds(options, "statement_timeout", settings.statement_timeout)
+    fingerprint = hashlib.sha256(
+        f"{driver.name}|{connect_timeout}|{statement_timeout}|{resolved.connection_string}".encode()
+    ).hexdigest()
+    return Target(
+        connection_id=resolved.connection_id,
+        token=resolved.token,
+        driver=driver,
+        spec=spec,
+        fingerprint=fingerprint,
+        connect_timeout=connect_timeout,
+        statement_timeout=statement_timeout,
+    )
+
+
+def _seconds(options: dict, key: str, default: float) -> float:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:
+        raise BadRequest(f"connection option {key} must be a number of seconds")
+    return float(value)

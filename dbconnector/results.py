@@ -97,10 +97,6 @@ class ResultSpool:
     def end(self) -> None:
         self.file.write(b"]")
 
-    def empty(self) -> None:
-        self._separate()
-        self.file.write(b"[]")
-
     def _separate(self) -> None:
         if self.sets:
             self.file.write(b",")

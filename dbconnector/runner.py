@@ -39,42 +39,53 @@ def _connect(svc: Services, target: Target) -> Connection:
 
 
 @contextmanager
-def _session(svc: Services, target: Target, resets: bool = False) -> Iterator[Connection]:
-    """A connection to the target; errors become clean ApiErrors; the use is counted."""
+def _transaction(svc: Services, target: Target, resets: bool = False) -> Iterator[Connection]:
+    """A connection to the target inside one transaction: committed if the block succeeds,
+    rolled back otherwise. Database errors become clean ApiErrors; the use is counted.
+
+    resets: the block ran caller SQL that may have changed session state (see end_session).
+    """
     conn = _connect(svc, target)
     if svc.usage is not None:
         svc.usage.record(target.connection_id)
     try:
+        transaction = conn.begin()
         yield conn
-    except SQLAlchemyError as exc:
-        _after_failure(conn, exc, target, resets)
-        raise statement_failure(exc, target) from None
+        transaction.commit()
     except Exception as exc:
-        _after_failure(conn, exc, target, resets)
-        if isinstance(exc, conn.dialect.loaded_dbapi.Error):  # raised from a raw DB-API cursor
+        _after_failure(conn, exc, target)
+        if _is_database_error(conn, exc, target):
             raise statement_failure(exc, target) from None
         raise
-    else:
+    finally:
         if resets:
             _end_session(conn, target)
-    finally:
         conn.close()
 
 
-def _after_failure(conn: Connection, exc: BaseException, target: Target, resets: bool) -> None:
-    orig = getattr(exc, "orig", exc)
-    if target.driver.is_timeout(orig):
+def _is_database_error(conn: Connection, exc: BaseException, target: Target) -> bool:
+    # Raw DB-API cursors (batches, procedures) raise the driver's own exceptions.
+    known = (SQLAlchemyError, conn.dialect.loaded_dbapi.Error, *target.driver.extra_errors)
+    return isinstance(exc, known)
+
+
+def _after_failure(conn: Connection, exc: BaseException, target: Target) -> None:
+    """Roll back; a cancelled statement or a dead connection is closed, never reused."""
+    if conn.invalidated:
+        return
+    if target.driver.is_timeout(getattr(exc, "orig", exc)):
         conn.invalidate()  # a cancelled statement can leave the connection mid-protocol
-    elif resets:
-        _end_session(conn, target)
+        return
+    try:
+        conn.rollback()
+    except Exception:
+        conn.invalidate()
 
 
 def _end_session(conn: Connection, target: Target) -> None:
     if conn.invalidated:
         return
     try:
-        if conn.in_transaction():
-            conn.rollback()
         target.driver.end_session(conn)
     except Exception:  # a connection we cannot reset must not be reused
         log.debug("resetting a target connection failed; closing it", exc_info=True)
@@ -92,7 +103,7 @@ def select(svc: Services, target: Target, statement: Select) -> Response:
         columns = list(result.keys())
         first = result.fetchmany(FETCH_ROWS)
     except SQLAlchemyError as exc:
-        _after_failure(conn, exc, target, resets=False)
+        _after_failure(conn, exc, target)
         conn.close()
         raise statement_failure(exc, target) from None
     except BaseException:
@@ -126,7 +137,7 @@ def _stream(
 
 
 def insert(svc: Services, target: Target, statement: Insert, rows: list[dict]) -> dict[str, Any]:
-    with _session(svc, target) as conn, conn.begin():
+    with _transaction(svc, target) as conn:
         if len(rows) == 1:
             return {"Identity": target.driver.insert_identity(conn, statement, rows[0])}
         conn.execute(statement, rows)
@@ -134,19 +145,19 @@ def insert(svc: Services, target: Target, statement: Insert, rows: list[dict]) -
 
 
 def update(svc: Services, target: Target, statement: Update) -> dict[str, Any]:
-    with _session(svc, target) as conn, conn.begin():
+    with _transaction(svc, target) as conn:
         return {"Updated": conn.execute(statement).rowcount}
 
 
 def delete(svc: Services, target: Target, statement: Delete) -> dict[str, Any]:
-    with _session(svc, target) as conn, conn.begin():
+    with _transaction(svc, target) as conn:
         return {"Deleted": conn.execute(statement).rowcount}
 
 
 def query(svc: Services, target: Target, sql: str) -> Response:
     spool = ResultSpool()
     try:
-        with _session(svc, target, resets=True) as conn, conn.begin():
+        with _transaction(svc, target, resets=True) as conn:
             target.driver.run_batch(conn, sql, spool)
     except BaseException:
         spool.close()
@@ -163,7 +174,7 @@ def call(
 ) -> Response:
     spool = ResultSpool()
     try:
-        with _session(svc, target, resets=True) as conn, conn.begin():
+        with _transaction(svc, target, resets=True) as conn:
             values = target.driver.call_procedure(conn, path, params, outputs, spool)
     except BaseException:
         spool.close()

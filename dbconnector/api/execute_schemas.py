@@ -16,7 +16,7 @@ from .fields import text, whole
 from .schemas import RequestSchema
 
 PARAM_NAME = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_]*)$")
-OUTPUT_KINDS = {"number", "varchar"}
+OUTPUT_KINDS = {"number", "varchar", "nvarchar"}
 
 
 def raw(description: str) -> fields.Raw:
@@ -73,7 +73,7 @@ class ExecRequest(TargetRequest):
         "procname", required=True, missing="Missing procname in payload", allow_empty=False
     )
     params = raw("Input parameters by name, in any order")
-    output = raw('Output parameters by name: "number" or "varchar"')
+    output = raw('Output parameters by name: "number", "varchar" (or "nvarchar")')
 
     @validates("params")
     def _v_params(self, value: Any, **_: Any) -> None:
@@ -87,4 +87,4 @@ class ExecRequest(TargetRequest):
         _names(value, "output")
         for name, kind in (value or {}).items():
             if not isinstance(kind, str) or kind.lower() not in OUTPUT_KINDS:
-                raise ValidationError(f'output.{name} must be "number" or "varchar"')
+                raise ValidationError(f'output.{name} must be "number", "varchar" or "nvarchar"')

@@ -26,7 +26,6 @@ class ResultSink(Protocol):
     def begin(self, columns: list[str]) -> None: ...
     def rows(self, rows: list[tuple]) -> None: ...
     def end(self) -> None: ...
-    def empty(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,10 @@ class Driver:
     common_options: ClassVar[frozenset[str]] = frozenset(
         {"connect_timeout", "statement_timeout", "pool_size", "max_overflow"}
     )
+    # Extra create_engine() arguments for this kind of database.
+    engine_options: ClassVar[dict[str, Any]] = {}
+    # Exceptions the driver raises beyond its DB-API Error classes.
+    extra_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
     # --- connecting ---------------------------------------------------------------------------
 
@@ -109,6 +112,7 @@ class Driver:
             # A connection that died in the pool (server restart, idle timeout, failover) is
             # replaced transparently at checkout.
             pool_pre_ping=True,
+            **self.engine_options,
         )
         self.install_events(engine, target)
         return engine
@@ -124,11 +128,11 @@ class Driver:
         return result.lastrowid or None
 
     def run_batch(self, conn: Connection, sql: str, sink: ResultSink) -> None:
-        """Run one or more statements as the database's own batch, reporting every result."""
+        """Run one or more statements as the database's own batch, reporting its result sets."""
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql)
-            drain(cursor, sink, count_empty=True)
+            drain(cursor, sink)
         finally:
             cursor.close()
 
@@ -158,22 +162,25 @@ class Driver:
         return False
 
 
-def drain(cursor: Any, sink: ResultSink, count_empty: bool) -> None:
-    """Walk every result of an executed DB-API cursor (nextset), reporting each to `sink`.
+def drain(cursor: Any, sink: ResultSink) -> None:
+    """Report every result set of an executed DB-API cursor to `sink`, in order (nextset).
 
-    count_empty: report a result without columns (an INSERT in a batch) as an empty set.
+    Statements that return no result set (INSERT, UPDATE, DDL) add nothing: pymssql cannot see
+    them at all, so every driver follows the same rule, which is also the original service's
+    (node-mssql's recordsets).
     """
     while True:
         if cursor.description:
             sink.begin([str(d[0]) for d in cursor.description])
             while True:
                 rows = cursor.fetchmany(FETCH_ROWS)
-                if not rows:
+                if rows:
+                    sink.rows(rows)
+                # A short batch ends the set. Do not ask again: pymssql's next fetchmany would
+                # run on into the following result set.
+                if len(rows) < FETCH_ROWS:
                     break
-                sink.rows(rows)
             sink.end()
-        elif count_empty:
-            sink.empty()
         nextset = getattr(cursor, "nextset", None)  # sqlite3 runs one statement per execute()
         if nextset is None or not nextset():
             break

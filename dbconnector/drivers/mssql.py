@@ -17,24 +17,68 @@ from collections.abc import Mapping
 from typing import Any
 
 import pymssql
+import pymssql._mssql
 from sqlalchemy import Connection, Insert
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql
 
 from .base import Driver, Output, ResultSink, Target, drain, whole_seconds
 
 pymssql.set_max_connections(1000)
 
+
+class PymssqlDialect(MSDialect_pymssql):
+    """SQLAlchemy's pymssql dialect, also reading the version of TDS servers whose @@VERSION does
+    not start with "Microsoft" (Babelfish): paging needs it (OFFSET/FETCH from SQL Server 2012)."""
+
+    supports_statement_cache = True
+
+    def _get_server_version_info(self, connection):  # type: ignore[no-untyped-def]
+        version = super()._get_server_version_info(connection)
+        if version is not None:
+            return version
+        text = connection.exec_driver_sql(
+            "SELECT CAST(SERVERPROPERTY('ProductVersion') AS VARCHAR(32))"
+        ).scalar()
+        match = re.match(r"(\d+)\.(\d+)\.(\d+)\.(\d+)", text or "")
+        return tuple(int(part) for part in match.groups()) if match else None
+
+    def do_rollback(self, dbapi_connection):  # type: ignore[no-untyped-def]
+        # When an error aborts the whole transaction on the server ("batch abort"), pymssql's
+        # ROLLBACK finds none. pymssql itself shrugs that off for SQL Server's wording; Babelfish
+        # words it differently (error 3903), so do the same here: nothing to roll back, and open
+        # the transaction pymssql promises to keep open when autocommit is off.
+        try:
+            super().do_rollback(dbapi_connection)
+        except (pymssql.Error, pymssql._mssql.MSSQLDatabaseException) as exc:
+            if error_parts(exc)[0] != _NO_TRANSACTION:
+                raise
+            cursor = dbapi_connection.cursor()
+            cursor.execute("BEGIN TRAN")
+            cursor.close()
+
+
+registry.register("mssql.dbcpymssql", __name__, "PymssqlDialect")
+
 OUTPUT_MARKER = "__dbc_outputs__"
-_SQL_TYPES = {"number": "DECIMAL(38, 10)", "varchar": "NVARCHAR(MAX)"}
+# VARCHAR, not NVARCHAR, for "varchar": Babelfish will not pass an NVARCHAR variable to a
+# VARCHAR OUTPUT parameter. "nvarchar" is there for Unicode outputs.
+_SQL_TYPES = {"number": "DECIMAL(38, 10)", "varchar": "VARCHAR(MAX)", "nvarchar": "NVARCHAR(MAX)"}
 _DBLIB_TAIL = re.compile(r"\s*DB-Lib error message.*$", re.DOTALL)
 _TIMEOUT_NUMBERS = {20003}
+_NO_TRANSACTION = 3903
 
 
 class MSSQLDriver(Driver):
     name = "mssql"
     aliases = ("sqlserver", "tsql", "babelfish")
-    sqlalchemy_name = "mssql+pymssql"
+    sqlalchemy_name = "mssql+dbcpymssql"
     default_port = 1433
     option_keys = frozenset({"tds_version", "charset", "appname"})
+    # We never read table comments; skip SQLAlchemy's probe for them (it fails on Babelfish).
+    engine_options = {"supports_comments": False}
+    # pymssql's lower layer raises these directly (e.g. on a connection a timeout killed).
+    extra_errors = (pymssql._mssql.MSSQLException,)
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         options = target.options
@@ -101,20 +145,32 @@ class MSSQLDriver(Driver):
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, tuple(values))
-            drain(cursor, catcher, count_empty=False)
+            drain(cursor, catcher)
         finally:
             cursor.close()
         return {o.name: _number(catcher.values.get(o.name), o.kind) for o in outputs}
 
     def message(self, error: BaseException) -> str:
-        args = getattr(error, "args", ())
-        raw = args[1] if len(args) >= 2 else (args[0] if args else error)
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        return _DBLIB_TAIL.sub("", text).strip() or "SQL Server error"
+        return _DBLIB_TAIL.sub("", error_parts(error)[1]).strip() or "SQL Server error"
 
     def is_timeout(self, error: BaseException) -> bool:
-        args = getattr(error, "args", ())
-        return bool(args) and args[0] in _TIMEOUT_NUMBERS
+        number, text = error_parts(error)
+        # pymssql reports a query timeout as 20003, or as 20047 ("DBPROCESS is dead") after it
+        return number in _TIMEOUT_NUMBERS or "message 20003" in text
+
+
+def error_parts(error: BaseException) -> tuple[int | None, str]:
+    """(error number, message) from pymssql's exceptions, whose args are (number, b"message")
+    or, raised from _mssql, ((number, b"message"),)."""
+    args = getattr(error, "args", ())
+    if len(args) == 1 and isinstance(args[0], tuple):
+        args = args[0]
+    number = getattr(error, "number", None)
+    if number is None and args and isinstance(args[0], int):
+        number = args[0]
+    raw = args[1] if len(args) >= 2 else (args[0] if args else "")
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return number, text
 
 
 def _number(value: Any, kind: str) -> Any:
@@ -152,6 +208,3 @@ class _OutputCatcher:
         if not self.catching:
             self.sink.end()
         self.catching = False
-
-    def empty(self) -> None:
-        self.sink.empty()

@@ -124,7 +124,7 @@ class MySQLDriver(Driver):
             for statement, args in setup:
                 cursor.execute(statement, args)
             cursor.execute(f"CALL {routine}({', '.join(arguments)})", values)
-            drain(cursor, sink, count_empty=False)
+            drain(cursor, sink)
             if not fetch:
                 return {}
             cursor.execute("SELECT " + ", ".join(variable for variable, _ in fetch))

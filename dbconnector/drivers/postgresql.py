@@ -100,7 +100,7 @@ class PostgreSQLDriver(Driver):
             cursor.execute(f"SELECT * FROM {name}({', '.join(arguments)})", values)
             first: dict[str, Any] = {}
             collector = _FirstRow(sink, first)
-            drain(cursor, collector, count_empty=False)
+            drain(cursor, collector)
             return {o.name: first.get(o.name) for o in outputs}
         finally:
             cursor.close()
@@ -164,9 +164,6 @@ class _FirstRow:
 
     def end(self) -> None:
         self.sink.end()
-
-    def empty(self) -> None:
-        self.sink.empty()
 
 
 def _regclass_name(schema: str | None, name: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import URL, Connection, Engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
 
 from ..errors import BadRequest
 from .base import Driver, ResultSink, Target, drain
@@ -66,6 +67,16 @@ class SQLiteDriver(Driver):
     def connect_args(self, target: Target) -> dict[str, Any]:
         return {"timeout": target.connect_timeout, "check_same_thread": False}
 
+    def make_engine(self, target: Target, settings: Any) -> Engine:
+        engine = super().make_engine(target, settings)
+        # SQLite reads a "double-quoted" name that matches no column as a string literal, so a
+        # misspelt field would filter on a constant instead of failing. `Backticks` are always
+        # identifiers: quote with those.
+        engine.dialect.identifier_preparer = SQLiteIdentifierPreparer(
+            engine.dialect, initial_quote="`", escape_quote="`"
+        )
+        return engine
+
     def install_events(self, engine: Engine, target: Target) -> None:
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, record: Any) -> None:
@@ -95,7 +106,7 @@ class SQLiteDriver(Driver):
             for statement in split_statements(sql):
                 deadline.start()
                 cursor.execute(statement)
-                drain(cursor, sink, count_empty=True)
+                drain(cursor, sink)
         finally:
             cursor.close()
 

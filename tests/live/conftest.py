@@ -71,3 +71,15 @@ def redis_url() -> str:
         return REDIS_URL
 
     return require("Redis", flush)
+
+
+@pytest.fixture(scope="session")
+def mssql_url() -> str:
+    """SQL Server or Babelfish from DBCONNECTOR_TEST_MSSQL; these tests alone may skip in CI."""
+    from tests.backends import MSSQL_URL
+
+    if not MSSQL_URL:
+        pytest.skip(
+            "DBCONNECTOR_TEST_MSSQL is not set (a TDS endpoint: mssql://user:pw@host:port/db)"
+        )
+    return MSSQL_URL

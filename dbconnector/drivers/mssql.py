@@ -18,13 +18,21 @@ from typing import Any
 
 import pymssql
 import pymssql._mssql
-from sqlalchemy import Connection, Insert
+from sqlalchemy import Connection, Dialect, Insert
 from sqlalchemy.dialects import registry
-from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql
+from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql, MSIdentifierPreparer_pymssql
 
 from .base import Driver, Output, ResultSink, Target, drain, whole_seconds
 
 pymssql.set_max_connections(1000)
+
+
+class AlwaysBracketPreparer(MSIdentifierPreparer_pymssql):
+    """Brackets every identifier, including the parts of a database.schema qualifier, which
+    SQLAlchemy otherwise leaves bare when they look safe."""
+
+    def quote(self, ident: str, force: object = None) -> str:
+        return self.quote_identifier(ident)
 
 
 class PymssqlDialect(MSDialect_pymssql):
@@ -32,6 +40,7 @@ class PymssqlDialect(MSDialect_pymssql):
     not start with "Microsoft" (Babelfish): paging needs it (OFFSET/FETCH from SQL Server 2012)."""
 
     supports_statement_cache = True
+    preparer = AlwaysBracketPreparer
 
     def _get_server_version_info(self, connection):  # type: ignore[no-untyped-def]
         version = super()._get_server_version_info(connection)
@@ -93,12 +102,18 @@ class MSSQLDriver(Driver):
             args["charset"] = options["charset"]
         return args
 
-    def insert_identity(self, conn: Connection, statement: Insert, params: dict) -> Any:
-        compiled = statement.compile(dialect=conn.dialect)
+    @staticmethod
+    def identity_batch(dialect: Dialect, statement: Insert, params: dict) -> tuple[str, dict]:
+        """The INSERT and, in the same batch (so the same scope), its SCOPE_IDENTITY()."""
+        compiled = statement.compile(dialect=dialect)
         sql = f"{compiled}; SELECT CAST(SCOPE_IDENTITY() AS NUMERIC(38, 0)) AS [Identity]"
+        return sql, compiled.construct_params(params)
+
+    def insert_identity(self, conn: Connection, statement: Insert, params: dict) -> Any:
+        sql, values = self.identity_batch(conn.dialect, statement, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, compiled.construct_params(params))
+            cursor.execute(sql, values)
             while not cursor.description:
                 if not cursor.nextset():
                     return None
@@ -107,30 +122,43 @@ class MSSQLDriver(Driver):
             cursor.close()
         return int(row[0]) if row and row[0] is not None else None
 
+    @staticmethod
     def procedure_batch(
-        self,
-        conn: Connection,
+        dialect: Dialect,
         path: tuple[str, ...],
         params: Mapping[str, Any],
         outputs: list[Output],
-    ) -> tuple[str, list[Any]]:
-        """The T-SQL batch that runs a procedure and then selects its OUTPUT values."""
-        preparer = conn.dialect.identifier_preparer
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The T-SQL batch that runs a procedure and then selects its OUTPUT values.
+
+        An output also named in `params` is INOUT: its variable starts with the given value.
+        Values are %s parameters; names are validated identifiers (api/execute_schemas.py).
+        """
+        preparer = dialect.identifier_preparer
         routine = ".".join(preparer.quote_identifier(p) for p in path)
-        variables = {o.name: f"@dbc_out_{i}" for i, o in enumerate(outputs)}
-        lines = []
-        if outputs:
-            declared = ", ".join(f"{variables[o.name]} {_SQL_TYPES[o.kind]}" for o in outputs)
-            lines.append(f"DECLARE {declared};")
-        arguments = [f"@{name} = %s" for name in params]
-        arguments += [f"@{o.name} = {variables[o.name]} OUTPUT" for o in outputs]
+        variables = {o.name.lower(): f"@dbc_out_{i}" for i, o in enumerate(outputs)}
+        given = {name.lower(): value for name, value in params.items()}
+        lines, values = [], []
+        for output in outputs:
+            declared = f"DECLARE {variables[output.name.lower()]} {_SQL_TYPES[output.kind]}"
+            if output.name.lower() in given:
+                declared += " = %s"
+                values.append(given[output.name.lower()])
+            lines.append(declared + ";")
+        arguments = []
+        for name, value in params.items():
+            if name.lower() not in variables:
+                arguments.append(f"@{name} = %s")
+                values.append(value)
+        arguments += [f"@{o.name} = {variables[o.name.lower()]} OUTPUT" for o in outputs]
         lines.append(f"EXEC {routine} {', '.join(arguments)};" if arguments else f"EXEC {routine};")
         if outputs:
             selected = ", ".join(
-                f"{variables[o.name]} AS {preparer.quote_identifier(o.name)}" for o in outputs
+                f"{variables[o.name.lower()]} AS {preparer.quote_identifier(o.name)}"
+                for o in outputs
             )
             lines.append(f"SELECT 1 AS [{OUTPUT_MARKER}], {selected};")
-        return "\n".join(lines), list(params.values())
+        return "\n".join(lines), tuple(values)
 
     def call_procedure(
         self,
@@ -140,11 +168,11 @@ class MSSQLDriver(Driver):
         outputs: list[Output],
         sink: ResultSink,
     ) -> dict[str, Any]:
-        sql, values = self.procedure_batch(conn, path, params, outputs)
+        sql, values = self.procedure_batch(conn.dialect, path, params, outputs)
         catcher = _OutputCatcher(sink)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, tuple(values))
+            cursor.execute(sql, values)
             drain(cursor, catcher)
         finally:
             cursor.close()

@@ -90,8 +90,13 @@ class PostgreSQLDriver(Driver):
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             if kind == "p":
-                # OUT parameters of a procedure are passed as NULL and come back as one row.
-                arguments += [f"{preparer.quote_identifier(o.name)} => NULL" for o in outputs]
+                # OUT parameters of a procedure are passed as NULL (INOUT ones with their value
+                # from `params`) and come back as one row.
+                arguments += [
+                    f"{preparer.quote_identifier(o.name)} => NULL"
+                    for o in outputs
+                    if o.name not in params
+                ]
                 cursor.execute(f"CALL {name}({', '.join(arguments)})", values)
                 row = cursor.fetchone() if cursor.description else None
                 columns = [d.name for d in cursor.description] if cursor.description else []

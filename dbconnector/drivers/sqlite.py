@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import URL, Connection, Engine, event
+from sqlalchemy import URL, Connection, Dialect, Engine, event
 from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
 
 from ..errors import BadRequest
@@ -69,12 +69,7 @@ class SQLiteDriver(Driver):
 
     def make_engine(self, target: Target, settings: Any) -> Engine:
         engine = super().make_engine(target, settings)
-        # SQLite reads a "double-quoted" name that matches no column as a string literal, so a
-        # misspelt field would filter on a constant instead of failing. `Backticks` are always
-        # identifiers: quote with those.
-        engine.dialect.identifier_preparer = SQLiteIdentifierPreparer(
-            engine.dialect, initial_quote="`", escape_quote="`"
-        )
+        quote_with_backticks(engine.dialect)
         return engine
 
     def install_events(self, engine: Engine, target: Target) -> None:
@@ -118,6 +113,16 @@ class SQLiteDriver(Driver):
 
     def is_timeout(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.OperationalError) and str(error) == "interrupted"
+
+
+def quote_with_backticks(dialect: Dialect) -> Dialect:
+    """SQLite reads a "double-quoted" name that matches no column as a string literal, so a
+    misspelt field would filter on a constant instead of failing. `Backticks` are always
+    identifiers: quote with those."""
+    dialect.identifier_preparer = SQLiteIdentifierPreparer(
+        dialect, initial_quote="`", escape_quote="`"
+    )
+    return dialect
 
 
 def _deadline(conn: Connection) -> Deadline:

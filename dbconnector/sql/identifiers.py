@@ -38,8 +38,12 @@ def parse_path(text: str, what: str = "identifier", max_parts: int = 3) -> tuple
     if not match:
         raise BadRequest(f"{what} '{_shown(text)}' is not a plain identifier")
     parts = tuple(_unwrap(p) for p in match.groups() if p is not None)
-    if len(parts) > max_parts or any(len(p) > PART_MAX for p in parts):
+    if len(parts) > max_parts:
+        if max_parts == 1:
+            raise BadRequest(f"{what} '{_shown(text)}' must be a bare name, without a table prefix")
         raise BadRequest(f"{what} '{_shown(text)}' has too many parts")
+    if any(len(part) > PART_MAX for part in parts):
+        raise BadRequest(f"{what} '{_shown(text)}' is longer than {PART_MAX} characters")
     return parts
 
 
@@ -66,8 +70,6 @@ def table_clause(text: str, default_schema: str | None = None, dialect: str = ""
 
 
 def column_clause(text: str, what: str = "field") -> ColumnClause:
-    """A column, optionally qualified by its table ('t.col')."""
-    parts = parse_path(text, what, 2)
-    if len(parts) == 2:
-        return column(quoted(parts[1]), _selectable=table(quoted(parts[0])))
-    return column(quoted(parts[0]))
+    """A column of the statement's one table, by its bare name. A table prefix ('t.col') is
+    refused: SQLAlchemy would add that table to FROM, joining a table the caller did not name."""
+    return column(quoted(parse_path(text, what, 1)[0]))

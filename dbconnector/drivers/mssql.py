@@ -95,9 +95,10 @@ class MSSQLDriver(Driver):
             "login_timeout": whole_seconds(target.connect_timeout),
             "timeout": whole_seconds(target.statement_timeout),
             "appname": options.get("appname", "dbconnector"),
+            # A fixed TDS version (SQL Server 2012+): left to negotiate, FreeTDS retries older
+            # versions one by one, and a silent host takes several login timeouts to give up.
+            "tds_version": options.get("tds_version", "7.4"),
         }
-        if "tds_version" in options:
-            args["tds_version"] = options["tds_version"]
         if "charset" in options:
             args["charset"] = options["charset"]
         return args

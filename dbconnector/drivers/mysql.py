@@ -36,10 +36,13 @@ class MySQLDriver(Driver):
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         options = target.options
+        # PyMySQL reads the server's greeting under read_timeout, not connect_timeout: start with
+        # the connect timeout so a host that accepts but never answers fails in time, and widen
+        # it for statements once connected (install_events).
         args: dict[str, Any] = {
             "connect_timeout": whole_seconds(target.connect_timeout),
-            "read_timeout": whole_seconds(target.statement_timeout + 5),
-            "write_timeout": whole_seconds(target.statement_timeout + 5),
+            "read_timeout": whole_seconds(target.connect_timeout),
+            "write_timeout": whole_seconds(target.connect_timeout),
             # FOUND_ROWS: {"Updated": N} counts matched rows, as SQL Server does, not only changed.
             "client_flag": CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS,
             "charset": options.get("charset", "utf8mb4"),
@@ -62,6 +65,10 @@ class MySQLDriver(Driver):
                     cursor.execute("SET SESSION max_execution_time = %s", (int(seconds * 1000),))
             finally:
                 cursor.close()
+            # The socket backstop a little past the server's own statement timeout (PyMySQL
+            # applies these before every read and write).
+            dbapi_connection._read_timeout = whole_seconds(seconds + 5)
+            dbapi_connection._write_timeout = whole_seconds(seconds + 5)
 
     def call_procedure(
         self,

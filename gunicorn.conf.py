@@ -20,7 +20,6 @@ accesslog = "-"
 # The request line only: no headers, so no bearer token, ever reaches the log.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def worker_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -356,3 +356,25 @@ def test_password_change_ends_refresh_tokens(env):
     env.owner.patch(f"/v1/users/{user.userid}", {"password": "Another-Password-2"})
     assert refresh(user).status_code == 401
     assert env.anon.login(user.username, "Another-Password-2").token
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(env):
+    env.owner.post("/v1/users", {"username": "fw@x", "password": "User-Password-1", "role": 1,
+                                 "ipaddresses": "203.0.113.5"})
+    forged = Caller(env.client, addr="10.0.0.9")
+    response = forged.post("/v1/auth", {"username": "fw@x", "password": "User-Password-1"},
+                           headers={"X-Forwarded-For": "203.0.113.5"})
+    assert response.status_code == 403
+
+
+def test_forwarded_for_is_believed_for_the_trusted_hops(make_env):
+    env = make_env(trusted_proxies=1)
+    env.owner.post("/v1/users", {"username": "fw@x", "password": "User-Password-1", "role": 1,
+                                 "ipaddresses": "203.0.113.5"})
+    via_proxy = Caller(env.client, addr="10.0.0.9")
+    body = {"username": "fw@x", "password": "User-Password-1"}
+    # the load balancer appends the real client; anything the client wrote before is not trusted
+    ok = via_proxy.post("/v1/auth", body, headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.5"})
+    assert ok.status_code == 200
+    spoofed = via_proxy.post("/v1/auth", body, headers={"X-Forwarded-For": "203.0.113.5, 10.1.1.1"})
+    assert spoofed.status_code == 403

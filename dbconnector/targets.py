@@ -27,10 +27,13 @@ TOKEN_NOT_FOUND = "connToken not found"  # noqa: S105
 
 @dataclass(frozen=True)
 class _Resolved:
+    """What the cache keeps per (user, connToken): the record, already parsed and checked."""
+
     connection_id: int
     token: str
     enabled: bool
-    connection_string: str
+    spec: dict[str, Any]
+    digest: str  # of the connection string: a changed string gets a new pool
 
 
 def resolve(svc: Services, principal: Principal, token: Any, driver_name: str) -> Target:
@@ -53,11 +56,18 @@ def _load(svc: Services, principal: Principal, token: str) -> _Resolved:
             raise NotFound(TOKEN_NOT_FOUND)
         if not principal.admin and not conn_store.has_grant(conn, principal.id, record.id):
             raise Forbidden(f"user {principal.id} has no grant on connection {record.id}")
-    return _Resolved(record.id, record.token, record.enabled, record.connection_string)
+    text = record.connection_string
+    return _Resolved(
+        record.id,
+        record.token,
+        record.enabled,
+        connstring.parse(text),
+        hashlib.sha256(text.encode()).hexdigest(),
+    )
 
 
 def _target(svc: Services, resolved: _Resolved, driver: Driver) -> Target:
-    spec = connstring.parse(resolved.connection_string)
+    spec = resolved.spec
     declared = spec.get("driver")
     if declared and driver_named(declared) is not driver:
         name = driver_named(declared).name
@@ -69,9 +79,7 @@ def _target(svc: Services, resolved: _Resolved, driver: Driver) -> Target:
     settings = svc.settings
     connect_timeout = _seconds(options, "connect_timeout", settings.connect_timeout)
     statement_timeout = _seconds(options, "statement_timeout", settings.statement_timeout)
-    fingerprint = hashlib.sha256(
-        f"{driver.name}|{connect_timeout}|{statement_timeout}|{resolved.connection_string}".encode()
-    ).hexdigest()
+    fingerprint = f"{driver.name}|{connect_timeout}|{statement_timeout}|{resolved.digest}"
     return Target(
         connection_id=resolved.connection_id,
         token=resolved.token,

@@ -17,7 +17,7 @@ from ..errors import BadRequest
 from .db import utcnow
 from .secrets import SecretBox
 from .tables import connections, grants, users
-from .users import User, _user
+from .users import User, from_row
 
 TOKEN_RE = re.compile(
     r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
@@ -188,7 +188,7 @@ def users_of(conn: Connection, connection_id: int) -> list[User]:
         .where(grants.c.connection_id == connection_id)
         .order_by(users.c.id)
     )
-    return [_user(row) for row in conn.execute(query)]
+    return [from_row(row) for row in conn.execute(query)]
 
 
 def grant(conn: Connection, user_id: int, connection_id: int) -> None:

@@ -50,7 +50,7 @@ _COLUMNS = (
 )
 
 
-def _user(row: Any) -> User:
+def from_row(row: Any) -> User:
     return User(
         id=row.id,
         username=row.username,
@@ -69,19 +69,19 @@ def get(conn: Connection, identifier: int | str) -> User | None:
     else:
         clause = users.c.username == identifier
     row = conn.execute(select(*_COLUMNS).where(clause)).first()
-    return _user(row) if row else None
+    return from_row(row) if row else None
 
 
 def get_by_username(conn: Connection, username: str) -> User | None:
     row = conn.execute(select(*_COLUMNS).where(users.c.username == username)).first()
-    return _user(row) if row else None
+    return from_row(row) if row else None
 
 
 def list_page(conn: Connection, page: int | None, limit: int | None) -> list[User]:
     query = select(*_COLUMNS).order_by(users.c.id)
     if limit is not None:
         query = query.limit(limit).offset((page or 0) * limit)
-    return [_user(row) for row in conn.execute(query)]
+    return [from_row(row) for row in conn.execute(query)]
 
 
 def create(

@@ -359,18 +359,35 @@ def test_password_change_ends_refresh_tokens(env):
 
 
 def test_forwarded_for_is_ignored_without_trusted_proxies(env):
-    env.owner.post("/v1/users", {"username": "fw@x", "password": "User-Password-1", "role": 1,
-                                 "ipaddresses": "203.0.113.5"})
+    env.owner.post(
+        "/v1/users",
+        {
+            "username": "fw@x",
+            "password": "User-Password-1",
+            "role": 1,
+            "ipaddresses": "203.0.113.5",
+        },
+    )
     forged = Caller(env.client, addr="10.0.0.9")
-    response = forged.post("/v1/auth", {"username": "fw@x", "password": "User-Password-1"},
-                           headers={"X-Forwarded-For": "203.0.113.5"})
+    response = forged.post(
+        "/v1/auth",
+        {"username": "fw@x", "password": "User-Password-1"},
+        headers={"X-Forwarded-For": "203.0.113.5"},
+    )
     assert response.status_code == 403
 
 
 def test_forwarded_for_is_believed_for_the_trusted_hops(make_env):
     env = make_env(trusted_proxies=1)
-    env.owner.post("/v1/users", {"username": "fw@x", "password": "User-Password-1", "role": 1,
-                                 "ipaddresses": "203.0.113.5"})
+    env.owner.post(
+        "/v1/users",
+        {
+            "username": "fw@x",
+            "password": "User-Password-1",
+            "role": 1,
+            "ipaddresses": "203.0.113.5",
+        },
+    )
     via_proxy = Caller(env.client, addr="10.0.0.9")
     body = {"username": "fw@x", "password": "User-Password-1"}
     # the load balancer appends the real client; anything the client wrote before is not trusted

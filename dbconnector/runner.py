@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,7 +20,7 @@ from flask import Response
 from sqlalchemy import Connection, Delete, Insert, Select, Update
 from sqlalchemy.exc import SQLAlchemyError
 
-from .drivers.base import FETCH_ROWS, Output, Target
+from .drivers.base import FETCH_ROWS, ProcedureCall, Target
 from .drivers.errors import connect_failure, statement_failure
 from .results import ResultSpool, dumps, encode_rows
 from .services import Services
@@ -165,21 +165,15 @@ def query(svc: Services, target: Target, sql: str) -> Response:
     return Response(spool.body(), mimetype=JSON)
 
 
-def call(
-    svc: Services,
-    target: Target,
-    path: tuple[str, ...],
-    params: Mapping[str, Any],
-    outputs: list[Output],
-) -> Response:
+def call(svc: Services, target: Target, procedure: ProcedureCall) -> Response:
     spool = ResultSpool()
     try:
         with _transaction(svc, target, resets=True) as conn:
-            values = target.driver.call_procedure(conn, path, params, outputs, spool)
+            values = target.driver.call_procedure(conn, procedure, spool)
     except BaseException:
         spool.close()
         raise
-    if not outputs:
+    if not procedure.outputs:
         return Response(spool.body(), mimetype=JSON)
     return Response(_with_outputs(spool, values), mimetype=JSON)
 

@@ -16,6 +16,7 @@ from ..store import connections as conn_store
 from ..store import users as user_store
 from ..store.connections import ConnectionRecord
 from ..store.db import read, write
+from ..store.users import User
 from .common import accepts
 from .schemas import ConnectionCreate, ConnectionUpdate, PageQuery
 
@@ -29,6 +30,14 @@ def _record(conn: Connection, token: str) -> ConnectionRecord:
     if record is None:
         raise NotFound(TOKEN_NOT_FOUND)
     return record
+
+
+def _record_and_user(conn: Connection, token: str, userid: str) -> tuple[ConnectionRecord, User]:
+    record = _record(conn, token)
+    user = user_store.get(conn, userid)
+    if user is None:
+        raise NotFound()
+    return record, user
 
 
 def _may_use(conn: Connection, principal: Principal, record: ConnectionRecord) -> bool:
@@ -124,10 +133,7 @@ def grant(token: str, userid: str) -> tuple[dict[str, Any], int]:
     """
     principal = current()
     with write(services().engine) as conn:
-        record = _record(conn, token)
-        user = user_store.get(conn, userid)
-        if user is None:
-            raise NotFound()
+        record, user = _record_and_user(conn, token, userid)
         if not _may_use(conn, principal, record):
             raise Forbidden(f"user {principal.id} cannot grant connection {record.id} it lacks")
         conn_store.grant(conn, user.id, record.id)
@@ -175,10 +181,7 @@ def delete_connection(token: str) -> dict[str, Any]:
 def revoke(token: str, userid: str) -> dict[str, Any]:
     """Revoke a user's grant on a connection (no error if there was none)."""
     with write(services().engine) as conn:
-        record = _record(conn, token)
-        user = user_store.get(conn, userid)
-        if user is None:
-            raise NotFound()
+        record, user = _record_and_user(conn, token, userid)
         conn_store.revoke(conn, user.id, record.id)
     services().forget_user(user.id)
     return {}

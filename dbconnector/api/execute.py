@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from .. import runner
 from ..auth import roles
 from ..auth.guard import current, requires
-from ..drivers.base import Output, Target
+from ..drivers.base import Output, ProcedureCall, Target
 from ..services import Services, services
 from ..sql import statements
 from ..sql.identifiers import parse_path
@@ -17,7 +17,6 @@ from ..sql.template import expand
 from ..targets import resolve
 from .common import accepts
 from .execute_schemas import (
-    PARAM_NAME,
     DeleteRequest,
     ExecRequest,
     InsertRequest,
@@ -116,10 +115,16 @@ def exec_procedure(driver: str, data: dict[str, Any]) -> Response:
     {"result": ..., "output": {name: value}}.
     """
     svc, target, _ = _target(driver, data)
-    path = parse_path(data["procname"], "procname")
-    params = {PARAM_NAME.match(k).group(1): v for k, v in (data.get("params") or {}).items()}  # type: ignore[union-attr]
-    outputs = [
-        Output(PARAM_NAME.match(k).group(1), kind.lower())  # type: ignore[union-attr]
-        for k, kind in (data.get("output") or {}).items()
-    ]
-    return runner.call(svc, target, path, params, outputs)
+    procedure = ProcedureCall(
+        path=parse_path(data["procname"], "procname"),
+        params={_bare(name): value for name, value in (data.get("params") or {}).items()},
+        outputs=tuple(
+            Output(_bare(name), kind.lower()) for name, kind in (data.get("output") or {}).items()
+        ),
+    )
+    return runner.call(svc, target, procedure)
+
+
+def _bare(name: str) -> str:
+    """A parameter name without its optional '@' (names are checked by ExecRequest)."""
+    return name.removeprefix("@")

@@ -54,7 +54,20 @@ class Output:
     """A declared output parameter of a stored procedure."""
 
     name: str
-    kind: str  # "number" | "varchar"
+    kind: str  # "number" | "varchar" | "nvarchar"
+
+
+@dataclass(frozen=True)
+class ProcedureCall:
+    """/exec's request: the procedure, its inputs by name, and the outputs to read back."""
+
+    path: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[Output, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
 
 
 FETCH_ROWS = 1000
@@ -137,12 +150,7 @@ class Driver:
             cursor.close()
 
     def call_procedure(
-        self,
-        conn: Connection,
-        path: tuple[str, ...],
-        params: Mapping[str, Any],
-        outputs: list[Output],
-        sink: ResultSink,
+        self, conn: Connection, call: ProcedureCall, sink: ResultSink
     ) -> dict[str, Any]:
         """Run a stored procedure; report its result sets to `sink`, return its output values."""
         raise BadRequest(f"The {self.name} driver has no stored procedures")

@@ -13,7 +13,6 @@ same TDS protocol.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import pymssql
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Dialect, Insert
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql, MSIdentifierPreparer_pymssql
 
-from .base import Driver, Output, ResultSink, Target, drain, whole_seconds
+from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
 
 pymssql.set_max_connections(1000)
 
@@ -124,19 +123,15 @@ class MSSQLDriver(Driver):
         return int(row[0]) if row and row[0] is not None else None
 
     @staticmethod
-    def procedure_batch(
-        dialect: Dialect,
-        path: tuple[str, ...],
-        params: Mapping[str, Any],
-        outputs: list[Output],
-    ) -> tuple[str, tuple[Any, ...]]:
+    def procedure_batch(dialect: Dialect, call: ProcedureCall) -> tuple[str, tuple[Any, ...]]:
         """The T-SQL batch that runs a procedure and then selects its OUTPUT values.
 
         An output also named in `params` is INOUT: its variable starts with the given value.
         Values are %s parameters; names are validated identifiers (api/execute_schemas.py).
         """
+        params, outputs = call.params, call.outputs
         preparer = dialect.identifier_preparer
-        routine = ".".join(preparer.quote_identifier(p) for p in path)
+        routine = ".".join(preparer.quote_identifier(p) for p in call.path)
         variables = {o.name.lower(): f"@dbc_out_{i}" for i, o in enumerate(outputs)}
         given = {name.lower(): value for name, value in params.items()}
         lines, values = [], []
@@ -162,14 +157,9 @@ class MSSQLDriver(Driver):
         return "\n".join(lines), tuple(values)
 
     def call_procedure(
-        self,
-        conn: Connection,
-        path: tuple[str, ...],
-        params: Mapping[str, Any],
-        outputs: list[Output],
-        sink: ResultSink,
+        self, conn: Connection, call: ProcedureCall, sink: ResultSink
     ) -> dict[str, Any]:
-        sql, values = self.procedure_batch(conn.dialect, path, params, outputs)
+        sql, values = self.procedure_batch(conn.dialect, call)
         catcher = _OutputCatcher(sink)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -177,7 +167,7 @@ class MSSQLDriver(Driver):
             drain(cursor, catcher)
         finally:
             cursor.close()
-        return {o.name: _number(catcher.values.get(o.name), o.kind) for o in outputs}
+        return {o.name: _number(catcher.values.get(o.name), o.kind) for o in call.outputs}
 
     def message(self, error: BaseException) -> str:
         return _DBLIB_TAIL.sub("", error_parts(error)[1]).strip() or "SQL Server error"

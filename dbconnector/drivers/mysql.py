@@ -15,7 +15,7 @@ from pymysql.constants import CLIENT
 from sqlalchemy import Connection, Engine, event, text
 
 from ..errors import BadRequest
-from .base import Driver, Output, ResultSink, Target, drain, whole_seconds
+from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
 
 _TIMEOUT_CODES = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, killed
 
@@ -71,13 +71,9 @@ class MySQLDriver(Driver):
             dbapi_connection._write_timeout = whole_seconds(seconds + 5)
 
     def call_procedure(
-        self,
-        conn: Connection,
-        path: tuple[str, ...],
-        params: Mapping[str, Any],
-        outputs: list[Output],
-        sink: ResultSink,
+        self, conn: Connection, call: ProcedureCall, sink: ResultSink
     ) -> dict[str, Any]:
+        path, params, outputs = call.path, call.params, call.outputs
         if len(path) > 2:
             raise BadRequest("procname may be database.name at most")
         schema, name = (path[0], path[1]) if len(path) == 2 else (None, path[0])

@@ -7,7 +7,6 @@ A connection string's `schema` becomes the search_path the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Insert, text
@@ -15,7 +14,7 @@ from sqlalchemy import column as sa_column
 
 from ..errors import BadRequest
 from ..sql.identifiers import quoted
-from .base import Driver, Output, ResultSink, Target, drain, whole_seconds
+from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
 
 _LIBPQ_OPTIONS = frozenset(
     {"sslmode", "sslrootcert", "sslcert", "sslkey", "target_session_attrs", "application_name"}
@@ -75,13 +74,9 @@ class PostgreSQLDriver(Driver):
         return cache[key]
 
     def call_procedure(
-        self,
-        conn: Connection,
-        path: tuple[str, ...],
-        params: Mapping[str, Any],
-        outputs: list[Output],
-        sink: ResultSink,
+        self, conn: Connection, call: ProcedureCall, sink: ResultSink
     ) -> dict[str, Any]:
+        path, params, outputs = call.path, call.params, call.outputs
         kind = self._routine_kind(conn, path)
         preparer = conn.dialect.identifier_preparer
         name = ".".join(preparer.quote_identifier(p) for p in path)

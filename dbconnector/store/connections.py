@@ -17,6 +17,7 @@ from ..errors import BadRequest
 from .db import utcnow
 from .secrets import SecretBox
 from .tables import connections, grants, users
+from .users import COLUMNS as user_columns
 from .users import User, from_row
 
 TOKEN_RE = re.compile(
@@ -175,15 +176,7 @@ class ConnectionStore:
 
 def users_of(conn: Connection, connection_id: int) -> list[User]:
     query = (
-        select(
-            users.c.id,
-            users.c.username,
-            users.c.password_hash,
-            users.c.ipaddresses,
-            users.c.enabled,
-            users.c.role,
-            users.c.ttl,
-        )
+        select(*user_columns)
         .join(grants, grants.c.user_id == users.c.id)
         .where(grants.c.connection_id == connection_id)
         .order_by(users.c.id)

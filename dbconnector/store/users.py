@@ -39,7 +39,7 @@ class User:
         }
 
 
-_COLUMNS = (
+COLUMNS = (
     users.c.id,
     users.c.username,
     users.c.password_hash,
@@ -68,17 +68,17 @@ def get(conn: Connection, identifier: int | str) -> User | None:
         clause = users.c.id == int(identifier)
     else:
         clause = users.c.username == identifier
-    row = conn.execute(select(*_COLUMNS).where(clause)).first()
+    row = conn.execute(select(*COLUMNS).where(clause)).first()
     return from_row(row) if row else None
 
 
 def get_by_username(conn: Connection, username: str) -> User | None:
-    row = conn.execute(select(*_COLUMNS).where(users.c.username == username)).first()
+    row = conn.execute(select(*COLUMNS).where(users.c.username == username)).first()
     return from_row(row) if row else None
 
 
 def list_page(conn: Connection, page: int | None, limit: int | None) -> list[User]:
-    query = select(*_COLUMNS).order_by(users.c.id)
+    query = select(*COLUMNS).order_by(users.c.id)
     if limit is not None:
         query = query.limit(limit).offset((page or 0) * limit)
     return [from_row(row) for row in conn.execute(query)]

@@ -18,44 +18,34 @@ def _scratch_name() -> str:
     return f"dbc_test_{uuid.uuid4().hex[:10]}"
 
 
+def _scratch_database(server_url: str, name: str, label: str, quote: str, create_suffix: str = ""):
+    """Create database `name` on the server, yield its URL, drop it at the end."""
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+    def create() -> str:
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}{create_suffix}"))
+        return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield require(label, create)
+    with engine.connect() as conn:
+        drop = f"DROP DATABASE IF EXISTS {quote}{name}{quote}"
+        conn.execute(text(drop + (" WITH (FORCE)" if quote == '"' else "")))
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
-
-    def create() -> str:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-
-    name = _scratch_name()
-    url = require("PostgreSQL", create)
-    yield url
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from _scratch_database(POSTGRES_URL, _scratch_name(), "PostgreSQL", '"')
 
 
 @pytest.fixture(scope="session")
 def mysql_server_url() -> Iterator[str]:
     """A fresh MariaDB/MySQL database for this test session, dropped at the end."""
-
-    def create() -> str:
-        admin = create_engine(MYSQL_URL)
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        admin.dispose()
-        return make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
-
-    name = _scratch_name()
-    url = require("MariaDB", create)
-    yield url
-    admin = create_engine(MYSQL_URL)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    admin.dispose()
+    yield from _scratch_database(
+        MYSQL_URL, _scratch_name(), "MariaDB", "`", " CHARACTER SET utf8mb4"
+    )
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbconnector.drivers.base import Output
+from dbconnector.drivers.base import Output, ProcedureCall
 from dbconnector.drivers.mssql import MSSQLDriver
 from dbconnector.errors import BadRequest
 from dbconnector.sql.statements import (
@@ -177,9 +177,11 @@ def test_tsql_insert_returns_scope_identity_in_the_same_batch():
 def test_tsql_procedure_batch_declares_outputs_and_selects_them():
     sql, values = MSSQLDriver.procedure_batch(
         mssql_dialect(),
-        ("dbo", "add person"),
-        {"age": 40, "name": "Zoe"},
-        [Output("new_id", "number"), Output("greeting", "varchar")],
+        ProcedureCall(
+            ("dbo", "add person"),
+            {"age": 40, "name": "Zoe"},
+            (Output("new_id", "number"), Output("greeting", "varchar")),
+        ),
     )
     assert sql.split("\n") == [
         "DECLARE @dbc_out_0 DECIMAL(38, 10);",
@@ -193,7 +195,8 @@ def test_tsql_procedure_batch_declares_outputs_and_selects_them():
 
 def test_tsql_inout_parameter_starts_with_its_input_value():
     sql, values = MSSQLDriver.procedure_batch(
-        mssql_dialect(), ("bump",), {"Counter": 5, "by": 2}, [Output("counter", "number")]
+        mssql_dialect(),
+        ProcedureCall(("bump",), {"Counter": 5, "by": 2}, (Output("counter", "number"),)),
     )
     assert sql.split("\n")[:2] == [
         "DECLARE @dbc_out_0 DECIMAL(38, 10) = %s;",
@@ -203,5 +206,5 @@ def test_tsql_inout_parameter_starts_with_its_input_value():
 
 
 def test_tsql_procedure_without_parameters():
-    sql, values = MSSQLDriver.procedure_batch(mssql_dialect(), ("nightly",), {}, [])
+    sql, values = MSSQLDriver.procedure_batch(mssql_dialect(), ProcedureCall(("nightly",)))
     assert (sql, values) == ("EXEC [nightly];", ())

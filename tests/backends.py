@@ -62,6 +62,7 @@ class Backend:
     # --- shared ------------------------------------------------------------------------------
     def reset(self) -> None:
         with self.engine.begin() as conn:
+            conn.exec_driver_sql(self.drop_view("females"))
             for table in ("testTable", "kinds", "wide"):
                 conn.exec_driver_sql(self.drop_table(table))
             conn.exec_driver_sql(
@@ -79,12 +80,20 @@ class Backend:
                     {"n": name, "a": address, "s": sex, "g": age},
                 )
             conn.exec_driver_sql(self.kinds_ddl)
+            conn.exec_driver_sql(
+                f"CREATE VIEW {self.ident('females')} AS SELECT {self.ident('ID')}, "
+                f"{self.ident('Name')} FROM {self.ident('testTable')} "
+                f"WHERE {self.ident('Sex')} = 'Female'"
+            )
             for statement in self.extra_ddl:
                 conn.exec_driver_sql(statement)
         self.install_procedures()
 
     def drop_table(self, table: str) -> str:
         return f"DROP TABLE IF EXISTS {self.ident(table)}"
+
+    def drop_view(self, view: str) -> str:
+        return f"DROP VIEW IF EXISTS {self.ident(view)}"
 
     def install_procedures(self) -> None:
         statements = self.procedures()
@@ -256,6 +265,30 @@ class MSSQLBackend(Backend):
 
     def drop_table(self, table: str) -> str:
         return f"IF OBJECT_ID(N'{table}', N'U') IS NOT NULL DROP TABLE {self.ident(table)}"
+
+    def drop_view(self, view: str) -> str:
+        return f"IF OBJECT_ID(N'{view}', N'V') IS NOT NULL DROP VIEW {self.ident(view)}"
+
+    def kill_other_sessions(self) -> None:
+        import pymssql
+
+        c = self.connection
+        # KILL refuses to run inside a transaction: a raw autocommit connection
+        with pymssql.connect(
+            server=c["host"],
+            port=str(c["port"]),
+            user=c["user"],
+            password=c.get("password", ""),
+            database=c["database"],
+            autocommit=True,
+        ) as raw:
+            cursor = raw.cursor()
+            cursor.execute(
+                "SELECT session_id FROM sys.dm_exec_sessions "
+                "WHERE program_name = 'dbconnector' AND session_id <> @@SPID"
+            )
+            for (session,) in cursor.fetchall():
+                cursor.execute(f"KILL {int(session)}")
 
     def sleep_sql(self, seconds: int) -> str:
         # Babelfish has no WAITFOR; a large cross join keeps any TDS server busy instead

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.roles import Role
@@ -146,7 +146,7 @@ def _ensure_other_owner(conn: Connection, user_id: int) -> None:
     # the last two OWNERs at once; on SQLite the caller's BEGIN IMMEDIATE serializes writers.
     owners = conn.execute(
         select(users.c.id)
-        .where(users.c.role.op("&")(int(Role.OWNER)) != 0, users.c.enabled.is_(True))
+        .where(users.c.role.op("&")(int(Role.OWNER)) != 0, users.c.enabled == true())
         .with_for_update()
     ).all()
     if not any(row.id != user_id for row in owners):

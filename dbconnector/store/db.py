@@ -16,8 +16,15 @@ def utcnow() -> dt.datetime:
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """An engine for the metadata database (SQLite under the data dir, or PostgreSQL/SQL Server)."""
+    """An engine for the metadata database: SQLite under the data dir, PostgreSQL or SQL Server."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "mssql":
+        # SQL Server (or Babelfish) through our pymssql dialect (drivers/mssql.py).
+        from ..drivers import mssql  # noqa: F401 - registers mssql+dbcpymssql
+
+        if parsed.drivername == "mssql+pymssql":
+            parsed = parsed.set(drivername="mssql+dbcpymssql")
+        return create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, supports_comments=False)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":

@@ -1,4 +1,5 @@
-"""The metadata store on a live PostgreSQL: migrations, the API end to end, and row locking."""
+"""The metadata store on live PostgreSQL (and SQL Server/Babelfish when configured): migrations,
+the API end to end, and row locking."""
 
 from __future__ import annotations
 
@@ -16,34 +17,54 @@ from tests.conftest import Env, build_app
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture(scope="module")
-def pg_metadata_url(postgres_server_url: str) -> str:
-    engine = make_engine(postgres_server_url)
+TABLES = ("refresh_tokens", "grants", "connections", "users", "alembic_version")
+
+
+def _migrated(url: str) -> str:
+    engine = make_engine(url)
+    with engine.begin() as conn:  # a clean slate, whatever an earlier run left
+        for table in TABLES:
+            conn.execute(
+                text(f"DROP TABLE IF EXISTS {engine.dialect.identifier_preparer.quote(table)}")
+            )
     upgrade(engine)
     upgrade(engine)  # idempotent: a second run finds nothing to do
-    assert {"users", "connections", "grants", "refresh_tokens", "alembic_version"} <= set(
-        inspect(engine).get_table_names()
-    )
+    assert set(TABLES) <= set(inspect(engine).get_table_names())
     engine.dispose()
-    return postgres_server_url
+    return url
 
 
-@pytest.fixture
-def pg_env(tmp_path, migrated_template, pg_metadata_url) -> Iterator[Env]:
-    engine = make_engine(pg_metadata_url)
+@pytest.fixture(scope="module", params=["postgresql", "mssql"])
+def metadata_url(request) -> str:
+    if request.param == "postgresql":
+        return _migrated(request.getfixturevalue("postgres_server_url"))
+    return _migrated(request.getfixturevalue("mssql_url").replace("mssql://", "mssql+pymssql://"))
+
+
+def _env(tmp_path, template, url) -> Iterator[Env]:
+    engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            text("TRUNCATE users, connections, grants, refresh_tokens RESTART IDENTITY CASCADE")
-        )
+        for table in TABLES[:-1]:
+            conn.execute(text(f"DELETE FROM {engine.dialect.identifier_preparer.quote(table)}"))
     engine.dispose()
-    app = build_app(tmp_path, migrated_template, database_url=pg_metadata_url)
+    app = build_app(tmp_path, template, database_url=url)
     yield Env(app)
     app.extensions["dbconnector"].engine.dispose()
 
 
-def test_postgres_metadata_end_to_end(pg_env):
-    env = pg_env
-    assert env.services.engine.dialect.name == "postgresql"
+@pytest.fixture
+def store_env(tmp_path, migrated_template, metadata_url) -> Iterator[Env]:
+    yield from _env(tmp_path, migrated_template, metadata_url)
+
+
+@pytest.fixture
+def pg_env(tmp_path, migrated_template, postgres_server_url) -> Iterator[Env]:
+    yield from _env(tmp_path, migrated_template, _migrated(postgres_server_url))
+
+
+def test_metadata_store_end_to_end(store_env):
+    env = store_env
+    assert env.services.engine.dialect.name in ("postgresql", "mssql")
     user = env.user(Role.FULL, ttl="2m", ipaddresses="127.0.0.1")
     assert env.owner.get("/v1/users").get_json()[1] == {
         "ID": user.userid,

@@ -124,7 +124,7 @@ def _stream(
         while rows := result.fetchmany(FETCH_ROWS):
             yield b"," + encode_rows(columns, rows)
         yield b"]"
-    except SQLAlchemyError as exc:
+    except Exception as exc:
         # The status line is gone; the body ends unterminated, so a client's JSON parser fails
         # rather than read a short result as complete.
         log.warning(

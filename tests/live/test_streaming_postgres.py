@@ -1,0 +1,47 @@
+"""A select that fails after it started streaming: the body is cut short, never passed off as a
+complete (shorter) result, and the connection is not reused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import create_engine
+
+from tests.backends import connection_for
+
+pytestmark = pytest.mark.live
+
+
+def test_failure_mid_stream_leaves_invalid_json(env, postgres_server_url):
+    engine = create_engine(postgres_server_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE VIEW fails_late AS "
+            "SELECT x, 1 / (x - 2500) AS y FROM generate_series(1, 3000) AS x"
+        )
+    engine.dispose()
+    token = env.connection(connection_for(postgres_server_url, "postgresql", 5432))
+    response = env.owner.post("/v1/select/postgresql", {"token": token, "table": "fails_late"})
+    assert response.status_code == 200 and response.is_streamed
+    body = response.get_data()
+    assert body.startswith(b'[{"x":1,"y":')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+    # the next call is served normally
+    ok = env.owner.post("/v1/query/postgresql", {"token": token, "statement": "SELECT 1 AS one"})
+    assert ok.get_json() == [{"one": 1}]
+
+
+def test_failure_before_streaming_is_a_clean_400(env, postgres_server_url):
+    engine = create_engine(postgres_server_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE VIEW fails_early AS "
+            "SELECT x, 1 / (x - 5) AS y FROM generate_series(1, 3000) AS x"
+        )
+    engine.dispose()
+    token = env.connection(connection_for(postgres_server_url, "postgresql", 5432))
+    response = env.owner.post("/v1/select/postgresql", {"token": token, "table": "fails_early"})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "division by zero"}

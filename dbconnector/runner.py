@@ -93,14 +93,42 @@ def _end_session(conn: Connection, target: Target) -> None:
 
 
 def select(svc: Services, target: Target, statement: Select) -> Response:
-    conn = _connect(svc, target)
+    """Most selects are small: run them once with at most FETCH_ROWS + 1 rows on a plain cursor
+    (one round trip; autocommit where that costs nothing), and answer whole. Only when more rows
+    come back is the statement run again on a streaming (server-side) cursor."""
     if svc.usage is not None:
         svc.usage.record(target.connection_id)
+    limit = statement._limit  # SQLAlchemy's own record of .limit(); None when unbounded
+    small = limit is not None and limit <= FETCH_ROWS
+    probe = statement if small else statement.limit(FETCH_ROWS + 1)
+    conn = _connect(svc, target)
+    try:
+        if target.driver.autocommit_reads:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = conn.execute(probe)
+        columns = list(result.keys())
+        # Rows straight from the DB-API cursor: our columns are untyped, so SQLAlchemy would only
+        # wrap each row in a Row object on the way.
+        rows = result.cursor.fetchall()
+    except SQLAlchemyError as exc:
+        _after_failure(conn, exc, target)
+        raise statement_failure(exc, target) from None
+    finally:
+        conn.close()
+    if small or len(rows) <= FETCH_ROWS:  # the whole answer: send it with a Content-Length
+        return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype=JSON)
+    return _streamed(svc, target, statement)
+
+
+def _streamed(svc: Services, target: Target, statement: Select) -> Response:
+    conn = _connect(svc, target)
     try:
         result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).execute(
             statement
         )
         columns = list(result.keys())
+        # Through the result, not its cursor: with stream_results SQLAlchemy may already hold
+        # rows in its own buffer.
         first = result.fetchmany(FETCH_ROWS)
     except SQLAlchemyError as exc:
         _after_failure(conn, exc, target)
@@ -109,10 +137,6 @@ def select(svc: Services, target: Target, statement: Select) -> Response:
     except BaseException:
         conn.close()
         raise
-    if len(first) < FETCH_ROWS:  # the whole answer is here: send it with a Content-Length
-        result.close()
-        conn.close()
-        return Response(b"[" + encode_rows(columns, first) + b"]", mimetype=JSON)
     return Response(_stream(conn, result, columns, first, target), mimetype=JSON)
 
 

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import Engine
 
 from .auth.flood import FloodGuard
+from .auth.tokens import VerifiedTokens
 from .cache import TTLCache
 from .config import Settings
 from .store.connections import ConnectionStore
@@ -30,6 +31,7 @@ class Services:
     principals: TTLCache[Any] = field(default_factory=lambda: TTLCache(5.0))
     # (user id, connToken) -> the resolved target, for execution calls
     targets: TTLCache[Any] = field(default_factory=lambda: TTLCache(5.0))
+    tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
 

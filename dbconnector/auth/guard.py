@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask import g, request
 
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..services import services
@@ -22,6 +21,7 @@ from ..store import users as user_store
 from ..store.db import read
 from .clientip import client_address, is_allowed
 from .roles import is_admin
+from .tokens import bearer_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,9 +64,9 @@ def check_standing(principal: Principal | None) -> Principal:
 
 
 def authenticate() -> Principal:
-    verify_jwt_in_request()
+    claims = services().tokens.verify(bearer_token(request))
     try:
-        user_id = int(get_jwt()["sub"])
+        user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
     principal = check_standing(load_principal(user_id))

@@ -87,6 +87,8 @@ class Driver:
     engine_options: ClassVar[dict[str, Any]] = {}
     # Exceptions the driver raises beyond its DB-API Error classes.
     extra_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    # Run single selects outside a transaction: only where switching is free (client-side).
+    autocommit_reads: ClassVar[bool] = False
 
     # --- connecting ---------------------------------------------------------------------------
 

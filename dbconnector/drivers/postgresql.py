@@ -31,6 +31,9 @@ class PostgreSQLDriver(Driver):
     sqlalchemy_name = "postgresql+psycopg"
     default_port = 5432
     option_keys = _LIBPQ_OPTIONS
+    # psycopg's autocommit is a client-side flag: a select then costs one round trip instead
+    # of BEGIN, the query and ROLLBACK.
+    autocommit_reads = True
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         settings = [f"statement_timeout={int(target.statement_timeout * 1000)}"]
@@ -42,6 +45,9 @@ class PostgreSQLDriver(Driver):
             "connect_timeout": whole_seconds(target.connect_timeout, 2),
             "options": " ".join(f"-c {_libpq_escape(s)}" for s in settings),
             "application_name": "dbconnector",
+            # No server-side prepared statements: DISCARD ALL (end_session) drops them behind
+            # psycopg's back, and its cache would then name statements that no longer exist.
+            "prepare_threshold": None,
         }
         args.update({k: v for k, v in target.options.items() if k in _LIBPQ_OPTIONS})
         return args
@@ -133,7 +139,14 @@ class PostgreSQLDriver(Driver):
 
     def end_session(self, conn: Connection) -> None:
         # Back to the state the startup packet gave it (timeouts and search_path included).
-        conn.exec_driver_sql("DISCARD ALL")
+        # DISCARD ALL refuses to run in a transaction block, so outside SQLAlchemy's autobegin.
+        dbapi_connection = conn.connection.dbapi_connection
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            dbapi_connection.execute("DISCARD ALL")
+        finally:
+            dbapi_connection.autocommit = autocommit
 
     def message(self, error: BaseException) -> str:
         diag = getattr(error, "diag", None)

@@ -395,3 +395,12 @@ def test_forwarded_for_is_believed_for_the_trusted_hops(make_env):
     assert ok.status_code == 200
     spoofed = via_proxy.post("/v1/auth", body, headers={"X-Forwarded-For": "203.0.113.5, 10.1.1.1"})
     assert spoofed.status_code == 403
+
+
+def test_a_verified_token_still_expires(env):
+    """Tokens are verified once and cached; the cache must not outlive the token."""
+    user = env.user(Role.READ, ttl="1s")
+    assert user.get(f"/v1/users/{user.userid}").status_code == 200  # verified and cached
+    time.sleep(2.1)
+    response = user.get(f"/v1/users/{user.userid}")
+    assert response.status_code == 401 and response.get_json() == {"error": "Expired Token"}

@@ -382,6 +382,14 @@ def test_query_batch_is_all_or_nothing(target, backend):
     assert backend.count() == 8
 
 
+def test_postgresql_connections_are_reset_not_reopened_after_query(target, backend):
+    if backend.name != "postgresql":
+        pytest.skip("only PostgreSQL resets a connection in place (DISCARD ALL)")
+    first = target.ok("query", statement="SELECT pg_backend_pid() AS pid")
+    second = target.ok("query", statement="SELECT pg_backend_pid() AS pid")
+    assert first == second  # the same pooled connection, reset rather than replaced
+
+
 def test_query_session_changes_do_not_leak_to_the_next_caller(target, backend):
     """A /query that changes session state leaves nothing behind for the next call."""
     change = {

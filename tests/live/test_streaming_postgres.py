@@ -45,3 +45,33 @@ def test_failure_before_streaming_is_a_clean_400(env, postgres_server_url):
     response = env.owner.post("/v1/select/postgresql", {"token": token, "table": "fails_early"})
     assert response.status_code == 400
     assert response.get_json() == {"error": "division by zero"}
+
+
+def test_a_large_select_is_never_held_whole_in_memory(env, postgres_server_url):
+    import tracemalloc
+
+    engine = create_engine(postgres_server_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS large AS SELECT i AS id, 'name ' || i AS name, "
+            "(i * 1.25)::numeric(12, 2) AS amount FROM generate_series(1, 100000) AS i"
+        )
+    engine.dispose()
+    token = env.connection(connection_for(postgres_server_url, "postgresql", 5432))
+    tracemalloc.start()
+    try:
+        response = env.client.post(
+            "/v1/select/postgresql",
+            json={"token": token, "table": "large"},
+            headers={"Authorization": f"Bearer {env.owner.token}"},
+            buffered=False,
+        )
+        size = rows = 0
+        for chunk in response.response:
+            size += len(chunk)
+            rows += chunk.count(b'{"id":')
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rows == 100_000 and size > 5_000_000
+    assert peak < size / 4, f"{peak / 1e6:.1f} MB allocated for a {size / 1e6:.1f} MB response"

@@ -54,7 +54,7 @@ def test_a_large_select_is_never_held_whole_in_memory(env, postgres_server_url):
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "CREATE TABLE IF NOT EXISTS large AS SELECT i AS id, 'name ' || i AS name, "
-            "(i * 1.25)::numeric(12, 2) AS amount FROM generate_series(1, 100000) AS i"
+            "(i * 1.25)::numeric(12, 2) AS amount FROM generate_series(1, 250000) AS i"
         )
     engine.dispose()
     token = env.connection(connection_for(postgres_server_url, "postgresql", 5432))
@@ -73,5 +73,5 @@ def test_a_large_select_is_never_held_whole_in_memory(env, postgres_server_url):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert rows == 100_000 and size > 5_000_000
+    assert rows == 250_000 and size > 12_000_000
     assert peak < size / 4, f"{peak / 1e6:.1f} MB allocated for a {size / 1e6:.1f} MB response"

@@ -96,12 +96,12 @@ def select(svc: Services, target: Target, statement: Select) -> Response:
     """Most selects are small: run them once with at most FETCH_ROWS + 1 rows on a plain cursor
     (one round trip; autocommit where that costs nothing), and answer whole. Only when more rows
     come back is the statement run again on a streaming (server-side) cursor."""
-    if svc.usage is not None:
-        svc.usage.record(target.connection_id)
     limit = statement._limit  # SQLAlchemy's own record of .limit(); None when unbounded
     small = limit is not None and limit <= FETCH_ROWS
     probe = statement if small else statement.limit(FETCH_ROWS + 1)
     conn = _connect(svc, target)
+    if svc.usage is not None:
+        svc.usage.record(target.connection_id)
     try:
         if target.driver.autocommit_reads:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -23,8 +23,12 @@ errorlog = "-"
 
 
 def worker_exit(server, worker):  # type: ignore[no-untyped-def]
-    """Write the connections' buffered Count/LastUse before a worker goes away."""
+    """Write the connections' buffered Count/LastUse and close the target pools on the way out."""
     app = getattr(worker, "wsgi", None)
     services = getattr(app, "extensions", {}).get("dbconnector") if app else None
-    if services is not None and services.usage is not None:
-        services.usage.flush()
+    if services is None:
+        return
+    if services.usage is not None:
+        services.usage.close()
+    if services.pools is not None:
+        services.pools.dispose_all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, true, update
+from sqlalchemy import Connection, delete, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.roles import Role
@@ -151,7 +151,3 @@ def _ensure_other_owner(conn: Connection, user_id: int) -> None:
     ).all()
     if not any(row.id != user_id for row in owners):
         raise BadRequest("The last enabled OWNER cannot be deleted, disabled or demoted")
-
-
-def count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())

@@ -29,6 +29,15 @@ class Measurement:
     errors: int = 0
     bytes: int = 0
 
+    @classmethod
+    def merged(cls, seconds: float, parts: list[Measurement]) -> Measurement:
+        total = cls(seconds)
+        for part in parts:
+            total.latencies += part.latencies
+            total.errors += part.errors
+            total.bytes += part.bytes
+        return total
+
     @property
     def mean_bytes(self) -> int:
         return self.bytes // max(1, len(self.latencies))
@@ -98,12 +107,7 @@ def _process(spec: dict[str, Any], seconds: float, threads: int) -> Measurement:
         worker.start()
     for worker in workers:
         worker.join()
-    total = Measurement(seconds)
-    for part in parts:
-        total.latencies += part.latencies
-        total.errors += part.errors
-        total.bytes += part.bytes
-    return total
+    return Measurement.merged(seconds, parts)
 
 
 def measure(spec: dict[str, Any], seconds: float, concurrency: int) -> Measurement:
@@ -112,9 +116,4 @@ def measure(spec: dict[str, Any], seconds: float, concurrency: int) -> Measureme
     threads = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         parts = pool.starmap(_process, [(spec, seconds, n) for n in threads])
-    total = Measurement(seconds)
-    for part in parts:
-        total.latencies += part.latencies
-        total.errors += part.errors
-        total.bytes += part.bytes
-    return total
+    return Measurement.merged(seconds, parts)

@@ -13,15 +13,22 @@ from tests.backends import connection_for
 pytestmark = pytest.mark.live
 
 
-def test_failure_mid_stream_leaves_invalid_json(env, postgres_server_url):
-    engine = create_engine(postgres_server_url)
+def target_with(env, url: str, ddl: str) -> str:
+    """Run `ddl` on the scratch database and store a connection to it; returns the connToken."""
+    engine = create_engine(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE OR REPLACE VIEW fails_late AS "
-            "SELECT x, 1 / (x - 2500) AS y FROM generate_series(1, 3000) AS x"
-        )
+        conn.exec_driver_sql(ddl)
     engine.dispose()
-    token = env.connection(connection_for(postgres_server_url, "postgresql", 5432))
+    return env.connection(connection_for(url, "postgresql", 5432))
+
+
+def test_failure_mid_stream_leaves_invalid_json(env, postgres_server_url):
+    token = target_with(
+        env,
+        postgres_server_url,
+        "CREATE OR REPLACE VIEW fails_late AS "
+        "SELECT x, 1 / (x - 2500) AS y FROM generate_series(1, 3000) AS x",
+    )
     response = env.owner.post("/v1/select/postgresql", {"token": token, "table": "fails_late"})
     assert response.status_code == 200 and response.is_streamed
     body = response.get_data()
@@ -34,14 +41,12 @@ def test_failure_mid_stream_leaves_invalid_json(env, postgres_server_url):
 
 
 def test_failure_before_streaming_is_a_clean_400(env, postgres_server_url):
-    engine = create_engine(postgres_server_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE OR REPLACE VIEW fails_early AS "
-            "SELECT x, 1 / (x - 5) AS y FROM generate_series(1, 3000) AS x"
-        )
-    engine.dispose()
-    token = env.connection(connection_for(postgres_server_url, "postgresql", 5432))
+    token = target_with(
+        env,
+        postgres_server_url,
+        "CREATE OR REPLACE VIEW fails_early AS "
+        "SELECT x, 1 / (x - 5) AS y FROM generate_series(1, 3000) AS x",
+    )
     response = env.owner.post("/v1/select/postgresql", {"token": token, "table": "fails_early"})
     assert response.status_code == 400
     assert response.get_json() == {"error": "division by zero"}
@@ -50,14 +55,12 @@ def test_failure_before_streaming_is_a_clean_400(env, postgres_server_url):
 def test_a_large_select_is_never_held_whole_in_memory(env, postgres_server_url):
     import tracemalloc
 
-    engine = create_engine(postgres_server_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TABLE IF NOT EXISTS large AS SELECT i AS id, 'name ' || i AS name, "
-            "(i * 1.25)::numeric(12, 2) AS amount FROM generate_series(1, 250000) AS i"
-        )
-    engine.dispose()
-    token = env.connection(connection_for(postgres_server_url, "postgresql", 5432))
+    token = target_with(
+        env,
+        postgres_server_url,
+        "CREATE TABLE IF NOT EXISTS large AS SELECT i AS id, 'name ' || i AS name, "
+        "(i * 1.25)::numeric(12, 2) AS amount FROM generate_series(1, 250000) AS i",
+    )
     tracemalloc.start()
     try:
         response = env.client.post(

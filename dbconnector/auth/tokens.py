@@ -54,7 +54,8 @@ def init_app(app: Flask, secret: str) -> None:
         JWT_COOKIE_CSRF_PROTECT=False,
     )
     jwt = JWTManager(app)
-    # The specification's exact 401 bodies.
+    # The specification's exact 401 bodies, should any flask-jwt-extended error reach Flask
+    # (requests are verified by VerifiedTokens, which raises our own Unauthorized).
     jwt.unauthorized_loader(lambda _reason: json_error(401, {"error": MISSING_TOKEN}))
     jwt.invalid_token_loader(lambda _reason: json_error(401, {"error": BAD_TOKEN}))
     jwt.expired_token_loader(lambda _h, _p: json_error(401, {"error": EXPIRED_TOKEN}))

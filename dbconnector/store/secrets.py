@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from ..errors import ApiError
 from ..keys import fernet_key
 
 
@@ -25,5 +26,13 @@ class SecretBox:
             raise SecretKeyMismatch() from None
 
 
-class SecretKeyMismatch(Exception):
-    """A stored connection string was sealed with another DBCONNECTOR_SECRET_KEY."""
+class SecretKeyMismatch(ApiError):
+    """A stored connection string was sealed with another DBCONNECTOR_SECRET_KEY: an operator's
+    problem, so a 500 that says what to check rather than a bare one."""
+
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A stored connection string cannot be decrypted: was DBCONNECTOR_SECRET_KEY changed?"
+        )

@@ -308,3 +308,20 @@ def test_admin_may_use_any_connection_record(env):
     admin = env.user(Role.ADMIN)
     record = admin.get(f"/v1/connections/{token}").get_json()[0]
     assert json.loads(record["ConnectionString"])["password"] == "myPassword"
+
+
+def test_connection_sealed_with_another_key_gives_a_clear_500(env):
+    from sqlalchemy import update
+
+    from dbconnector.store.secrets import SecretBox
+
+    token = env.connection(CONN, name="old-key")
+    other = SecretBox("a-different-secret-key-0123456789").seal(json.dumps(CONN))
+    with env.services.engine.begin() as conn:
+        conn.execute(update(connections).values(secret=other))
+    for response in (env.owner.get("/v1/connections"), env.owner.get(f"/v1/connections/{token}")):
+        assert response.status_code == 500
+        assert response.get_json() == {
+            "error": "A stored connection string cannot be decrypted: "
+            "was DBCONNECTOR_SECRET_KEY changed?"
+        }

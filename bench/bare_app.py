@@ -1,0 +1,65 @@
+"""The `bare_flask` reference: the framework's ceiling for the benchmark's select scenarios.
+
+A minimal Flask app served by gunicorn with the project's own gunicorn.conf.py. It runs the same SQL
+the service sends, on an engine built by the same driver code (same pool, same connect options),
+and encodes rows with the service's own encoder, but has no authentication, validation, limiter,
+connection lookup or statement compiler. BENCH_TARGETS (JSON: driver -> connection string) names
+the targets.
+
+    gunicorn -c gunicorn.conf.py --chdir bench bare_app:app
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from flask import Flask, Response, request
+
+from dbconnector.config import Settings
+from dbconnector.drivers import driver_named
+from dbconnector.drivers.base import Target
+from dbconnector.results import encode_rows
+
+SELECT_PK = "SELECT * FROM bench WHERE id = {m} LIMIT 1001"
+SELECT_PAGE = "SELECT * FROM bench ORDER BY id ASC LIMIT {m} OFFSET {m}"
+
+app = Flask("bare")
+settings = Settings.from_env().validated()
+engines = {}
+for name, spec in json.loads(os.environ.get("BENCH_TARGETS", "{}")).items():
+    driver = driver_named(name)
+    target = Target(
+        connection_id=0,
+        token=name,
+        driver=driver,
+        spec=spec,
+        fingerprint=hashlib.sha256(json.dumps(spec).encode()).hexdigest(),
+        connect_timeout=settings.connect_timeout,
+        statement_timeout=settings.statement_timeout,
+    )
+    engines[name] = (driver, driver.make_engine(target, settings))
+
+
+@app.get("/ok")
+def ok() -> Response:
+    return Response(b"{}", mimetype="application/json")
+
+
+@app.post("/select/<name>")
+def select(name: str) -> Response:
+    driver, engine = engines[name]
+    body = request.get_json()
+    mark = "?" if name == "sqlite" else "%s"
+    if body.get("filter"):
+        sql, params = SELECT_PK.format(m=mark), (body["filter"][0]["id"],)
+    else:
+        sql, params = SELECT_PAGE.format(m=mark), (body["limit"], body["page"] * body["limit"])
+    with engine.connect() as conn:
+        if driver.autocommit_reads:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = conn.exec_driver_sql(sql, params)
+        columns = list(result.keys())
+        rows = result.cursor.fetchall()
+    return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype="application/json")

@@ -43,7 +43,8 @@ def login() -> tuple[dict[str, Any], int]:
     if not is_allowed(client_address(), user.ipaddresses):
         raise Forbidden(f"login by user {user.id} from an address outside its allowlist")
     with write(svc.engine) as conn:
-        return tokens.issue_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl), 200
+        pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
+    return pair.signed(), 200
 
 
 login.dbc_schema = (AuthRequest, "json")  # type: ignore[attr-defined]
@@ -56,14 +57,16 @@ def refresh() -> tuple[dict[str, Any], int]:
     svc.flood.check_auth(client_address(), None)
     auth_token = tokens.bearer_token(request)
     data = load(RefreshRequest(), request_body(request, "Missing refresh token"))
+    claim = tokens.check_refresh(auth_token, data["refresh_token"])
     with write(svc.engine) as conn:
-        user_id = tokens.redeem_refresh(conn, auth_token, data["refresh_token"])
-        user = user_store.get(conn, user_id)
+        claim.redeem(conn)
+        user = user_store.get(conn, claim.user_id)
         if user is None:
             raise Unauthorized(BAD_TOKEN)
         check_standing(Principal(user.id, user.username, user.role, user.enabled, user.ipaddresses))
         svc.forget_user(user.id)
-        return tokens.issue_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl), 200
+        pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
+    return pair.signed(), 200
 
 
 refresh.dbc_schema = (RefreshRequest, "json")  # type: ignore[attr-defined]

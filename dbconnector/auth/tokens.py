@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Request
@@ -63,24 +64,45 @@ def init_app(app: Flask, secret: str) -> None:
     jwt.user_lookup_error_loader(lambda _h, _p: json_error(401, {"error": BAD_TOKEN}))
 
 
-def issue_pair(conn: Connection, user: User, default_ttl: int, refresh_ttl: int) -> dict[str, Any]:
-    """A new authToken and refreshToken for `user`; records the refresh token as live."""
-    access_ttl = parse_ttl(user.ttl) or default_ttl
-    access_jti, refresh_jti = str(uuid.uuid4()), str(uuid.uuid4())
-    identity = str(user.id)
-    access = create_access_token(
-        identity=identity,
-        expires_delta=dt.timedelta(seconds=access_ttl),
-        additional_claims={"jti": access_jti},
-    )
-    refresh = create_refresh_token(
-        identity=identity,
-        expires_delta=dt.timedelta(seconds=refresh_ttl),
-        additional_claims={"jti": refresh_jti, "ajti": access_jti},
+@dataclass(frozen=True)
+class Pair:
+    """A token pair recorded in the metadata database and not yet signed."""
+
+    user_id: int
+    access_ttl: int
+    refresh_ttl: int
+    access_jti: str
+    refresh_jti: str
+
+    def signed(self) -> dict[str, Any]:
+        """The response body. Signing needs no database, so callers do it after the commit,
+        outside the (on SQLite, serialised) write transaction."""
+        identity = str(self.user_id)
+        access = create_access_token(
+            identity=identity,
+            expires_delta=dt.timedelta(seconds=self.access_ttl),
+            additional_claims={"jti": self.access_jti},
+        )
+        refresh = create_refresh_token(
+            identity=identity,
+            expires_delta=dt.timedelta(seconds=self.refresh_ttl),
+            additional_claims={"jti": self.refresh_jti, "ajti": self.access_jti},
+        )
+        return {"userid": self.user_id, "authToken": access, "refreshToken": refresh}
+
+
+def record_pair(conn: Connection, user: User, default_ttl: int, refresh_ttl: int) -> Pair:
+    """A new token pair for `user`, its refresh token recorded as live."""
+    pair = Pair(
+        user.id,
+        parse_ttl(user.ttl) or default_ttl,
+        refresh_ttl,
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
     )
     expires = utcnow() + dt.timedelta(seconds=refresh_ttl)
-    refresh_tokens.add(conn, refresh_jti, user.id, access_jti, expires)
-    return {"userid": user.id, "authToken": access, "refreshToken": refresh}
+    refresh_tokens.add(conn, pair.refresh_jti, user.id, pair.access_jti, expires)
+    return pair
 
 
 def bearer_token(request: Request) -> str:
@@ -122,8 +144,22 @@ class VerifiedTokens:
         return claims
 
 
-def redeem_refresh(conn: Connection, auth_token: str, refresh_token: str) -> int:
-    """Check the pair and consume the refresh token; return the user id. Unauthorized otherwise."""
+@dataclass(frozen=True)
+class RefreshClaim:
+    """A refresh token checked against its authToken: what redeem() consumes."""
+
+    user_id: int
+    jti: str
+    access_jti: str
+
+    def redeem(self, conn: Connection) -> None:
+        """Consume the refresh token; Unauthorized if it was already used or revoked."""
+        if not refresh_tokens.redeem(conn, self.jti, self.user_id, self.access_jti):
+            raise Unauthorized(BAD_TOKEN)
+
+
+def check_refresh(auth_token: str, refresh_token: str) -> RefreshClaim:
+    """Verify both tokens and that they belong together (no database). Unauthorized otherwise."""
     access = _decode(auth_token, allow_expired=True)
     refresh = _decode(refresh_token, allow_expired=False)
     if access.get("type") != "access" or refresh.get("type") != "refresh":
@@ -134,9 +170,7 @@ def redeem_refresh(conn: Connection, auth_token: str, refresh_token: str) -> int
         user_id = int(refresh["sub"])
     except (KeyError, TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
-    if not refresh_tokens.redeem(conn, str(refresh.get("jti")), user_id, str(access["jti"])):
-        raise Unauthorized(BAD_TOKEN)
-    return user_id
+    return RefreshClaim(user_id, str(refresh.get("jti")), str(access["jti"]))
 
 
 def _decode(token: str, allow_expired: bool) -> dict[str, Any]:

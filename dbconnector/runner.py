@@ -99,25 +99,39 @@ def select(svc: Services, target: Target, statement: Select) -> Response:
     limit = statement._limit  # SQLAlchemy's own record of .limit(); None when unbounded
     small = limit is not None and limit <= FETCH_ROWS
     probe = statement if small else statement.limit(FETCH_ROWS + 1)
-    conn = _connect(svc, target)
     if svc.usage is not None:
         svc.usage.record(target.connection_id)
     try:
-        if target.driver.autocommit_reads:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        result = conn.execute(probe)
-        columns = list(result.keys())
-        # Rows straight from the DB-API cursor: our columns are untyped, so SQLAlchemy would only
-        # wrap each row in a Row object on the way.
-        rows = result.cursor.fetchall()
+        columns, rows = _read(svc, target, probe)
     except SQLAlchemyError as exc:
-        _after_failure(conn, exc, target)
-        raise statement_failure(exc, target) from None
-    finally:
-        conn.close()
+        if not getattr(exc, "connection_invalidated", False):
+            raise statement_failure(exc, target) from None
+        # The pooled connection had died (server restart, killed session): pooled connections
+        # are pinged only after being idle (drivers/liveness.py), so a read retries once.
+        try:
+            columns, rows = _read(svc, target, probe)
+        except SQLAlchemyError as again:
+            raise statement_failure(again, target) from None
     if small or len(rows) <= FETCH_ROWS:  # the whole answer: send it with a Content-Length
         return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype=JSON)
     return _streamed(svc, target, statement)
+
+
+def _read(svc: Services, target: Target, statement: Select) -> tuple[list[str], list]:
+    conn = _connect(svc, target)
+    try:
+        if target.driver.autocommit_reads:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = conn.execute(statement)
+        columns = list(result.keys())
+        # Rows straight from the DB-API cursor: our columns are untyped, so SQLAlchemy would only
+        # wrap each row in a Row object on the way.
+        return columns, result.cursor.fetchall()
+    except SQLAlchemyError as exc:
+        _after_failure(conn, exc, target)
+        raise
+    finally:
+        conn.close()
 
 
 def _streamed(svc: Services, target: Target, statement: Select) -> Response:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from sqlalchemy import URL, Connection, Engine, Insert, create_engine
 
 from ..errors import BadRequest
+from .liveness import ping_when_idle
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -85,6 +86,9 @@ class Driver:
     )
     # Extra create_engine() arguments for this kind of database.
     engine_options: ClassVar[dict[str, Any]] = {}
+    # Ping a pooled connection that has been idle before use (liveness.py): a server may have
+    # restarted or dropped it.
+    pre_ping: ClassVar[bool] = True
     # Exceptions the driver raises beyond its DB-API Error classes.
     extra_errors: ClassVar[tuple[type[BaseException], ...]] = ()
     # Run single selects outside a transaction: only where switching is free (client-side).
@@ -124,11 +128,12 @@ class Driver:
             max_overflow=int(options.get("max_overflow", settings.pool_max_overflow)),
             pool_timeout=max(1.0, target.connect_timeout),
             pool_recycle=settings.pool_recycle or -1,
-            # A connection that died in the pool (server restart, idle timeout, failover) is
-            # replaced transparently at checkout.
-            pool_pre_ping=True,
             **self.engine_options,
         )
+        if self.pre_ping:
+            # A connection that died in the pool (server restart, idle timeout, failover) is
+            # replaced transparently at checkout.
+            ping_when_idle(engine)
         self.install_events(engine, target)
         return engine
 

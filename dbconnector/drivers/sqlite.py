@@ -54,6 +54,8 @@ class SQLiteDriver(Driver):
     aliases = ("sqlite3",)
     sqlalchemy_name = "sqlite"
     option_keys = frozenset({"read_only"})
+    # A file has no server that could drop a pooled connection; the ping would be pure overhead.
+    pre_ping = False
 
     def url(self, spec: Any) -> URL:
         database = spec.get("database")

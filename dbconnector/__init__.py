@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import jsonio
+from . import http_policy, jsonio
 from .auth import tokens
 from .auth.flood import FloodGuard
 from .cache import TTLCache
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     tokens.init_app(app, settings.secret_key)
     register_error_handlers(app)
     _register_blueprints(app)
-    app.after_request(_api_headers)
+    http_policy.install(app, settings.cors_origins)
     return app
 
 
@@ -66,10 +66,3 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (admin, auth, users, connections, execute, openapi):
         app.register_blueprint(module.bp)
-
-
-def _api_headers(response: Response) -> Response:
-    # Tokens and rows must not be cached by proxies or browsers, nor sniffed as HTML.
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .auth.passwords import hash_password
+from .auth.passwords import new_password_hash
 from .auth.roles import is_valid_role
 from .config import ConfigError, Settings
 from .store import users as user_store
@@ -90,8 +90,10 @@ def users_create(username: str, role: int, ipaddresses: str, ttl: str, password:
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
     settings = _settings()
-    data["password_hash"] = hash_password(data.pop("password"), settings.bcrypt_rounds)
     try:
+        data["password_hash"] = new_password_hash(
+            data.pop("password"), settings.bcrypt_rounds, settings.min_password_length
+        )
         with write(_engine(settings)) as conn:
             user_id = user_store.create(conn, **data)
     except ApiError as exc:
@@ -116,19 +118,21 @@ def users_list() -> None:
 @_password_option
 def users_set_password(username: str, password: str) -> None:
     """Set a user's password (and end its outstanding refresh tokens)."""
-    from .api.schemas import PASSWORD_MAX, PASSWORD_MIN
+    from .errors import ApiError
     from .store import refresh_tokens
 
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise click.ClickException(f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
     settings = _settings()
+    try:
+        password_hash = new_password_hash(
+            password, settings.bcrypt_rounds, settings.min_password_length
+        )
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
     with write(_engine(settings)) as conn:
         user = user_store.get_by_username(conn, username)
         if user is None:
             raise click.ClickException(f"no user named {username}")
-        user_store.update_fields(
-            conn, user, {"password_hash": hash_password(password, settings.bcrypt_rounds)}
-        )
+        user_store.update_fields(conn, user, {"password_hash": password_hash})
         refresh_tokens.revoke_user(conn, user.id)
     click.echo(f"password of {username} changed")
 

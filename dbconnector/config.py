@@ -54,6 +54,10 @@ class Settings:
     pool_recycle: int = 1800
     usage_flush_seconds: float = 2.0
     log_level: str = "INFO"
+    # Browser origins allowed to call the API (CORS); none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Minimum length of a new password.
+    min_password_length: int = 8
 
     def __repr__(self) -> str:  # never print the secret key or the owner password
         shown = {
@@ -97,6 +101,14 @@ class Settings:
             access_ttl=reader.int("DBCONNECTOR_ACCESS_TTL", cls.access_ttl, 1, 600),
             refresh_ttl=reader.int("DBCONNECTOR_REFRESH_TTL", cls.refresh_ttl, 1, 86400),
             bcrypt_rounds=reader.int("DBCONNECTOR_BCRYPT_ROUNDS", cls.bcrypt_rounds, 4, 16),
+            cors_origins=tuple(
+                origin.strip().rstrip("/")
+                for origin in reader.str("DBCONNECTOR_CORS_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
+            min_password_length=reader.int(
+                "DBCONNECTOR_MIN_PASSWORD_LENGTH", cls.min_password_length, 1, 72
+            ),
             max_body_bytes=reader.int(
                 "DBCONNECTOR_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1024**3
             ),
@@ -140,6 +152,11 @@ class Settings:
             raise ConfigError(
                 "DBCONNECTOR_OWNER_USERNAME and DBCONNECTOR_OWNER_PASSWORD go together"
             )
+        for origin in self.cors_origins:
+            if origin == "*" or not origin.startswith(("https://", "http://")):
+                raise ConfigError(
+                    "DBCONNECTOR_CORS_ORIGINS takes exact origins like https://app.example.org"
+                )
         settings = self
         if not settings.database_url:
             url = f"sqlite:///{(settings.data_dir / 'dbconnector.db').resolve()}"

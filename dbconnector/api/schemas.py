@@ -17,8 +17,6 @@ from ..errors import BadRequest
 from ..store.tables import DESCRIPTION_MAX, IPADDRESSES_MAX, NAME_MAX, TTL_MAX, USERNAME_MAX
 from .fields import flag, flatten_errors, text, whole
 
-PASSWORD_MIN = 8
-PASSWORD_MAX = 1024
 PAGE_LIMIT_MAX = 10_000
 ROLE_BITS = ", ".join(str(int(bit)) for bit in ALL_ROLES)
 
@@ -91,11 +89,6 @@ class UserFields(RequestSchema):
     @validates("username")
     def _v_username(self, value: str | None, **_: Any) -> None:
         _username(value)
-
-    @validates("password")
-    def _v_password(self, value: str | None, **_: Any) -> None:
-        if value is not None and not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
-            raise ValidationError(f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
 
     @validates("role")
     def _v_role(self, value: int | None, **_: Any) -> None:

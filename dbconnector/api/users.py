@@ -8,7 +8,7 @@ from flask import Blueprint
 from sqlalchemy import Connection
 
 from ..auth.guard import Principal, current, requires
-from ..auth.passwords import hash_password
+from ..auth.passwords import new_password_hash
 from ..auth.roles import ADMINS, ALL_ROLES, may_assign, may_manage
 from ..errors import BadRequest, Forbidden, NotFound
 from ..services import services
@@ -91,7 +91,10 @@ def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     if not may_assign(principal.role, data["role"]):
         raise Forbidden(f"user {principal.id} may not grant role {data['role']}")
     svc = services()
-    password_hash = hash_password(data.pop("password"), svc.settings.bcrypt_rounds)
+    settings = svc.settings
+    password_hash = new_password_hash(
+        data.pop("password"), settings.bcrypt_rounds, settings.min_password_length
+    )
     with write(svc.engine) as conn:
         user_id = user_store.create(conn, password_hash=password_hash, **data)
     return {"id": user_id}, 201
@@ -113,8 +116,8 @@ def update_user(identifier: str, data: dict[str, Any]) -> dict[str, Any]:
     svc = services()
     changes = dict(data)
     if "password" in changes:  # hashed before the transaction: bcrypt is slow by design
-        changes["password_hash"] = hash_password(
-            changes.pop("password"), svc.settings.bcrypt_rounds
+        changes["password_hash"] = new_password_hash(
+            changes.pop("password"), svc.settings.bcrypt_rounds, svc.settings.min_password_length
         )
     with write(svc.engine, serialize=True) as conn:
         user = managed_user(conn, principal, identifier)

@@ -14,6 +14,10 @@ import threading
 
 import bcrypt
 
+from ..errors import BadRequest
+
+PASSWORD_MAX = 1024
+
 
 def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
@@ -21,6 +25,15 @@ def _prehash(password: str) -> bytes:
 
 def hash_password(password: str, rounds: int = 12) -> str:
     return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def new_password_hash(password: str, rounds: int, min_length: int) -> str:
+    """The hash of a new or changed password, after the length rule
+    (DBCONNECTOR_MIN_PASSWORD_LENGTH; PASSWORD_MAX bounds the work one request can ask of SHA-256).
+    """
+    if not min_length <= len(password) <= PASSWORD_MAX:
+        raise BadRequest(f"password must be {min_length} to {PASSWORD_MAX} characters")
+    return hash_password(password, rounds)
 
 
 def verify_password(password: str, hashed: str) -> bool:

@@ -105,16 +105,6 @@ def test_login_body_that_is_not_json_is_400(env):
     assert response.get_json() == {"error": "The request body must be a JSON object"}
 
 
-def test_login_accepts_form_content_type_holding_json(env):
-    """curl -d without -H sends application/x-www-form-urlencoded; the body is still JSON."""
-    response = env.client.post(
-        "/v1/auth",
-        data=f'{{"username": "{OWNER[0]}", "password": "{OWNER[1]}"}}',
-        content_type="application/x-www-form-urlencoded",
-    )
-    assert response.status_code == 200
-
-
 def test_disabled_user_gets_403_empty(env):
     user = env.user(Role.READ, username="dis@example.org")
     assert env.owner.patch(f"/v1/users/{user.userid}", {"enabled": 0}).status_code == 200

@@ -331,3 +331,17 @@ def test_disabling_a_user_blocks_its_live_token(env):
     env.owner.patch(f"/v1/users/{user.userid}", {"enabled": False})
     response = user.get(f"/v1/users/{user.userid}")
     assert response.status_code == 403 and response.get_json() == {}
+
+
+def test_minimum_password_length_is_configurable_for_new_and_changed_passwords(make_env):
+    env = make_env(min_password_length=14)
+    response = env.owner.post(
+        "/v1/users", {"username": "short@b", "password": "Thirteen-char", "role": 1}
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "password must be 14 to 1024 characters"}
+    user = env.user(1, password="Fourteen-chars")
+    response = env.owner.patch(f"/v1/users/{user.userid}", {"password": "Too-short-now"})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "password must be 14 to 1024 characters"}
+    assert env.anon.login(user.username, "Fourteen-chars").token  # the old one still works

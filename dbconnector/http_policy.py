@@ -1,0 +1,77 @@
+"""HTTP rules every response and request follows, whatever the endpoint.
+
+- Request bodies are JSON: a POST, PUT or PATCH carrying a body with another Content-Type gets
+  415. This also shuts out the cross-site requests a browser sends without a CORS preflight
+  (form posts and text/plain). A body with no Content-Type at all is read as JSON.
+- Security headers on every answer: the API serves JSON only, so nothing may frame it, run
+  scripts from it, sniff it as HTML, cache it or leak a Referer. HSTS when the request came over
+  HTTPS (directly, or through trusted proxies: DBCONNECTOR_TRUSTED_PROXIES).
+- CORS is off unless DBCONNECTOR_CORS_ORIGINS lists exact origins. Tokens travel in the
+  Authorization header, never in cookies, so credentials are never allowed.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from .errors import ApiError
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+_CORS_METHODS = "GET, POST, PATCH, DELETE"
+_CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
+def install(app: Flask, cors_origins: tuple[str, ...]) -> None:
+    allowed = frozenset(cors_origins)
+
+    @app.before_request
+    def _json_bodies_only() -> Response | None:
+        if allowed and request.method == "OPTIONS" and _preflight():
+            return _preflight_response(allowed)
+        if request.method in _BODY_METHODS and request.content_type and _has_body():
+            mimetype = request.mimetype
+            if mimetype != "application/json" and not mimetype.endswith("+json"):
+                raise UnsupportedMediaType("Content-Type must be application/json")
+        return None
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Cache-Control", "no-store")
+        headers.update(_SECURITY_HEADERS)
+        if request.scheme == "https":
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        origin = request.headers.get("Origin")
+        if allowed and origin in allowed:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-ID"
+            headers.add("Vary", "Origin")
+        return response
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+
+
+def _preflight() -> bool:
+    return "Access-Control-Request-Method" in request.headers and "Origin" in request.headers
+
+
+def _preflight_response(allowed: frozenset[str]) -> Response:
+    response = Response(status=204)
+    if request.headers.get("Origin") in allowed:
+        response.headers["Access-Control-Allow-Methods"] = _CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response

@@ -16,7 +16,9 @@ threads = int(os.environ.get("DBCONNECTOR_THREADS", "8"))
 timeout = 120
 graceful_timeout = 30
 keepalive = 5
-accesslog = "-"
+# The app writes one JSON line per request (dbconnector/requestlog.py); gunicorn's own access
+# line would only repeat it. DBCONNECTOR_ACCESS_LOG=1 brings it back.
+accesslog = "-" if os.environ.get("DBCONNECTOR_ACCESS_LOG", "") in ("1", "true", "yes") else None
 # The request line only: no headers, so no bearer token, ever reaches the log.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
 errorlog = "-"

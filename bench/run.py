@@ -549,6 +549,8 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     options = options_from(argv)
+    # A SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so servers and scratch databases go.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     wrk.ensure_installed()
     work = Path(tempfile.mkdtemp(prefix="dbc-bench-"))
     built: list[Target] = []

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import http_policy, jsonio
+from . import http_policy, jsonio, requestlog
 from .auth import tokens
 from .auth.flood import FloodGuard
 from .cache import TTLCache
@@ -26,9 +24,7 @@ __all__ = ["Settings", "create_app"]
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app: settings from the environment unless given, extensions, blueprints."""
     settings = (settings or Settings.from_env()).validated()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    requestlog.configure_logging(settings.log_level, settings.log_format)
     app = Flask("dbconnector", static_folder=None)
     app.config["DBC_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -58,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     _register_blueprints(app)
     http_policy.install(app, settings.cors_origins)
+    requestlog.install(app)
     return app
 
 

@@ -54,6 +54,7 @@ class Settings:
     pool_recycle: int = 1800
     usage_flush_seconds: float = 2.0
     log_level: str = "INFO"
+    log_format: str = "json"  # or "text"
     # Browser origins allowed to call the API (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
     # Minimum length of a new password.
@@ -129,6 +130,7 @@ class Settings:
                 "DBCONNECTOR_USAGE_FLUSH_SECONDS", cls.usage_flush_seconds, 0, 3600
             ),
             log_level=reader.str("DBCONNECTOR_LOG_LEVEL", "INFO").upper(),
+            log_format=reader.str("DBCONNECTOR_LOG_FORMAT", cls.log_format).lower(),
         )
         return settings.validated()
 
@@ -152,6 +154,8 @@ class Settings:
             raise ConfigError(
                 "DBCONNECTOR_OWNER_USERNAME and DBCONNECTOR_OWNER_PASSWORD go together"
             )
+        if self.log_format not in {"json", "text"}:
+            raise ConfigError("DBCONNECTOR_LOG_FORMAT must be json or text")
         for origin in self.cors_origins:
             if origin == "*" or not origin.startswith(("https://", "http://")):
                 raise ConfigError(

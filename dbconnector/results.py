@@ -78,6 +78,7 @@ class ResultSpool:
     def __init__(self) -> None:
         self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - closed in body()
         self.sets = 0
+        self.row_count = 0
         self._columns: list[str] = []
         self._first = True
 
@@ -88,6 +89,7 @@ class ResultSpool:
         self._columns, self._first = columns, True
 
     def rows(self, rows: list[tuple]) -> None:
+        self.row_count += len(rows)
         if rows:
             if not self._first:
                 self.file.write(b",")

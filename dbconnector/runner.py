@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .drivers.base import FETCH_ROWS, ProcedureCall, Target
 from .drivers.errors import connect_failure, statement_failure
+from .requestlog import note_rows
 from .results import ResultSpool, dumps, encode_rows
 from .services import Services
 
@@ -113,6 +114,7 @@ def select(svc: Services, target: Target, statement: Select) -> Response:
         except SQLAlchemyError as again:
             raise statement_failure(again, target) from None
     if small or len(rows) <= FETCH_ROWS:  # the whole answer: send it with a Content-Length
+        note_rows(len(rows))
         return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype=JSON)
     return _streamed(svc, target, statement)
 
@@ -200,6 +202,7 @@ def query(svc: Services, target: Target, sql: str) -> Response:
     except BaseException:
         spool.close()
         raise
+    note_rows(spool.row_count)
     return Response(spool.body(), mimetype=JSON)
 
 
@@ -211,6 +214,7 @@ def call(svc: Services, target: Target, procedure: ProcedureCall) -> Response:
     except BaseException:
         spool.close()
         raise
+    note_rows(spool.row_count)
     if not procedure.outputs:
         return Response(spool.body(), mimetype=JSON)
     return Response(_with_outputs(spool, values), mimetype=JSON)

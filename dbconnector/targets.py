@@ -31,6 +31,7 @@ class _Resolved:
 
     connection_id: int
     token: str
+    name: str
     enabled: bool
     spec: dict[str, Any]
     digest: str  # of the connection string: a changed string gets a new pool
@@ -60,6 +61,7 @@ def _load(svc: Services, principal: Principal, token: str) -> _Resolved:
     return _Resolved(
         record.id,
         record.token,
+        record.name,
         record.enabled,
         connstring.parse(text),
         hashlib.sha256(text.encode()).hexdigest(),
@@ -88,6 +90,7 @@ def _target(svc: Services, resolved: _Resolved, driver: Driver) -> Target:
         fingerprint=fingerprint,
         connect_timeout=connect_timeout,
         statement_timeout=statement_timeout,
+        name=resolved.name,
     )
 
 

@@ -11,6 +11,7 @@ from .. import connstring
 from ..auth.guard import Principal, current, requires
 from ..auth.roles import ADMINS, ALL_ROLES, GRANT
 from ..errors import BadRequest, Forbidden, NotFound
+from ..requestlog import audit
 from ..services import services
 from ..store import connections as conn_store
 from ..store import users as user_store
@@ -118,6 +119,7 @@ def create_connection(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
             description=data.get("description", ""),
             enabled=data.get("enabled", True),
         )
+    audit("connection.create", connection=data["name"])
     return {"connToken": token}, 201
 
 
@@ -138,6 +140,7 @@ def grant(token: str, userid: str) -> tuple[dict[str, Any], int]:
             raise Forbidden(f"user {principal.id} cannot grant connection {record.id} it lacks")
         conn_store.grant(conn, user.id, record.id)
     services().forget_user(user.id)
+    audit("grant.add", connection_id=record.id, user_id=user.id)
     return {}, 201
 
 
@@ -157,6 +160,7 @@ def update_connection(token: str, data: dict[str, Any]) -> dict[str, Any]:
         record = _record(conn, token)
         svc.connections.update_fields(conn, record, changes)
     _forget(record.token)
+    audit("connection.update", connection_id=record.id, fields=sorted(data))
     return {}
 
 
@@ -170,6 +174,7 @@ def delete_connection(token: str) -> dict[str, Any]:
         record = _record(conn, token)
         svc.connections.remove(conn, record)
     _forget(record.token)
+    audit("connection.delete", connection_id=record.id)
     return {}
 
 
@@ -184,4 +189,5 @@ def revoke(token: str, userid: str) -> dict[str, Any]:
         record, user = _record_and_user(conn, token, userid)
         conn_store.revoke(conn, user.id, record.id)
     services().forget_user(user.id)
+    audit("grant.remove", connection_id=record.id, user_id=user.id)
     return {}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from .. import runner
 from ..auth import roles
 from ..auth.guard import current, requires
 from ..drivers.base import Output, ProcedureCall, Target
+from ..requestlog import audit, note_target
 from ..services import Services, services
 from ..sql import statements
 from ..sql.identifiers import parse_path
+from ..sql.shapes import shape_of
 from ..sql.template import expand
 from ..targets import resolve
 from .common import accepts
@@ -31,6 +33,15 @@ bp = Blueprint("execute", __name__)
 def _target(driver: str, data: dict[str, Any]) -> tuple[Services, Target, statements.Place]:
     svc = services()
     target = resolve(svc, current(), data["token"], driver)
+    note_target(target.name)
+    kind = (request.endpoint or "").rsplit(".", 1)[-1].removesuffix("_procedure")
+    audit(
+        f"execute.{kind}",
+        connection=target.name,
+        connection_id=target.connection_id,
+        driver=target.driver.name,
+        shape=shape_of(kind, data),
+    )
     place = statements.Place(
         target.driver.name, target.default_schema, svc.settings.select_max_rows
     )

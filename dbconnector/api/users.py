@@ -11,6 +11,7 @@ from ..auth.guard import Principal, current, requires
 from ..auth.passwords import new_password_hash
 from ..auth.roles import ADMINS, ALL_ROLES, may_assign, may_manage
 from ..errors import BadRequest, Forbidden, NotFound
+from ..requestlog import audit
 from ..services import services
 from ..store import refresh_tokens
 from ..store import users as user_store
@@ -97,6 +98,7 @@ def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     )
     with write(svc.engine) as conn:
         user_id = user_store.create(conn, password_hash=password_hash, **data)
+    audit("user.create", user_id=user_id, role=data["role"])
     return {"id": user_id}, 201
 
 
@@ -126,6 +128,7 @@ def update_user(identifier: str, data: dict[str, Any]) -> dict[str, Any]:
         if "password_hash" in changes or changes.get("enabled") is False:
             refresh_tokens.revoke_user(conn, user.id)
     svc.forget_user(user.id)
+    audit("user.update", user_id=user.id, fields=sorted(data))  # names only, never values
     return {}
 
 
@@ -139,4 +142,5 @@ def delete_user(identifier: str) -> dict[str, Any]:
         user = managed_user(conn, current(), identifier)
         user_store.remove(conn, user)
     svc.forget_user(user.id)
+    audit("user.delete", user_id=user.id)
     return {}

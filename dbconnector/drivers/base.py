@@ -40,6 +40,7 @@ class Target:
     fingerprint: str
     connect_timeout: float
     statement_timeout: float
+    name: str = ""  # the connection's name, for logs
 
     @property
     def default_schema(self) -> str | None:

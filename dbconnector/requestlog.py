@@ -1,0 +1,116 @@
+"""Structured logs: one JSON line per request, and audit lines for admin changes and statements.
+
+Every line is a JSON object on stdout (DBCONNECTOR_LOG_FORMAT=json, the default; `text` for a
+terminal). Request lines carry the request id (a caller's `X-Request-ID` when it is short and
+plain, else a new one; returned in the response either way), the user id, the endpoint's route
+(`/v1/connections/<token>`, never the path itself: paths hold connTokens), the connection's name,
+the status, the duration and the row count. Nothing here ever logs a body, a bound value, a
+token, a password or a connection string: audit lines name what was done to which id, and
+statement lines carry the /query text before its args are substituted, or for the other
+endpoints the statement's shape (table, fields, filter keys, sort), never its values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, request
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_FIELDS = "dbc"  # the LogRecord attribute holding a line's structured fields
+
+request_log = logging.getLogger("dbconnector.request")
+audit_log = logging.getLogger("dbconnector.audit")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, _FIELDS, None)
+        if fields:
+            line.update(fields)
+        if record.exc_info:
+            # Operators need the trace; callers never see it (errors.py answers them).
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure_logging(level: str, form: str) -> None:
+    """Root logging to stdout, as JSON lines or as text; idempotent (tests build many apps)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    handler = next((h for h in root.handlers if getattr(h, "dbc", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.dbc = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    handler.setFormatter(
+        JsonFormatter()
+        if form == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+
+
+def install(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def _start() -> None:
+    g.dbc_started = time.perf_counter()
+    given = request.headers.get("X-Request-ID", "")
+    g.dbc_request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _finish(response: Response) -> Response:
+    request_id = g.get("dbc_request_id") or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    if request_log.isEnabledFor(logging.INFO):
+        principal = g.get("principal")
+        started = g.get("dbc_started")
+        fields = {
+            "request_id": request_id,
+            "method": request.method,
+            "endpoint": request.url_rule.rule if request.url_rule else None,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "user_id": principal.id if principal else None,
+            "connection": g.get("dbc_connection"),
+            "rows": g.get("dbc_rows"),
+            "streamed": response.is_streamed or None,
+        }
+        request_log.info("request", extra={_FIELDS: fields})
+    return response
+
+
+def note_target(connection_name: str) -> None:
+    """The connection this request uses, for its request line."""
+    g.dbc_connection = connection_name
+
+
+def note_rows(count: int) -> None:
+    g.dbc_rows = count
+
+
+def audit(action: str, **fields: Any) -> None:
+    """An audit line: who (the caller) did `action`, with ids and shapes only, never values."""
+    principal = g.get("principal")
+    line = {
+        "action": action,
+        "request_id": g.get("dbc_request_id"),
+        "actor_id": principal.id if principal else None,
+        **fields,
+    }
+    audit_log.info("audit", extra={_FIELDS: line})

@@ -6,6 +6,8 @@ DBCONNECTOR_WORKERS (2), DBCONNECTOR_THREADS (8).
 """
 
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("DBCONNECTOR_WORKERS", "2"))
@@ -22,6 +24,22 @@ accesslog = "-" if os.environ.get("DBCONNECTOR_ACCESS_LOG", "") in ("1", "true",
 # The request line only: no headers, so no bearer token, ever reaches the log.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
 errorlog = "-"
+
+
+# Prometheus multiprocess mode (dbconnector/metrics.py): every worker writes its metrics into
+# one directory, emptied at start so a previous run's counts never leak into this one.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dbc-metrics-")
+else:
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A dead worker's live gauges (pool use) must stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def worker_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import http_policy, jsonio, requestlog
+from . import http_policy, jsonio, metrics, requestlog
 from .auth import tokens
 from .auth.flood import FloodGuard
 from .cache import TTLCache
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_blueprints(app)
     http_policy.install(app, settings.cors_origins)
     requestlog.install(app)
+    metrics.install(app, settings.metrics_allowlist)
     return app
 
 

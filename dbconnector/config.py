@@ -57,6 +57,8 @@ class Settings:
     log_format: str = "json"  # or "text"
     # Browser origins allowed to call the API (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
+    # Who may read /admin/metrics: loopback and the private ranges a scraper in the VPC uses.
+    metrics_allowlist: str = "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
     # Minimum length of a new password.
     min_password_length: int = 8
 
@@ -107,6 +109,7 @@ class Settings:
                 for origin in reader.str("DBCONNECTOR_CORS_ORIGINS", "").split(",")
                 if origin.strip()
             ),
+            metrics_allowlist=reader.str("DBCONNECTOR_METRICS_ALLOWLIST", cls.metrics_allowlist),
             min_password_length=reader.int(
                 "DBCONNECTOR_MIN_PASSWORD_LENGTH", cls.min_password_length, 1, 72
             ),

@@ -111,6 +111,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         if isinstance(exc, Flooded):
+            from .metrics import count_flood_refusal  # metrics imports this module
+
+            count_flood_refusal()
             return flood_response(exc.retry_after)
         if isinstance(exc, Forbidden):
             log.info("403: %s", exc.message)

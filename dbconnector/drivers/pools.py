@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from ..metrics import watch_pool
+
 if TYPE_CHECKING:
     from ..config import Settings
     from .base import Target
@@ -31,6 +33,7 @@ class PoolRegistry:
             if entry is not None and entry[0] == target.fingerprint:
                 return entry[1]
             engine = target.driver.make_engine(target, self.settings)
+            watch_pool(engine, target.name or target.token[:8])
             self._engines[target.token] = (target.fingerprint, engine)
         if entry is not None:
             entry[1].dispose()  # idle connections close; ones in use finish first

@@ -1,0 +1,103 @@
+"""Prometheus metrics, served at GET /admin/metrics.
+
+Under gunicorn every worker is its own process, so prometheus-client runs in multiprocess mode:
+gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at an empty directory before the workers start,
+each worker writes its values there, any worker answers a scrape with the sum of all of them, and
+a dead worker's live gauges are dropped. Without that variable (tests, `flask run`) the process's
+own registry is used.
+
+Only addresses in DBCONNECTOR_METRICS_ALLOWLIST may read the metrics (by default loopback and
+the private ranges a scraper inside the VPC uses); they hold endpoint, status and connection
+names, never a value, a token or a credential.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy import Engine, event
+
+from .auth.clientip import client_address, is_allowed
+from .errors import Forbidden
+
+REQUESTS = Counter("dbc_requests_total", "HTTP requests answered", ["endpoint", "method", "status"])
+LATENCY = Histogram(
+    "dbc_request_duration_seconds",
+    "Time to answer a request (to the first byte of a streamed body)",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ROWS = Counter("dbc_rows_returned_total", "Rows returned by execution calls", ["connection"])
+FLOOD = Counter("dbc_flood_refusals_total", "Calls refused by flood control")
+POOL_IN_USE = Gauge(
+    "dbc_pool_checked_out",
+    "Target connections checked out of their pool",
+    ["connection"],
+    multiprocess_mode="livesum",
+)
+POOL_OPEN = Gauge(
+    "dbc_pool_open",
+    "Target connections open (in use or idle in the pool)",
+    ["connection"],
+    multiprocess_mode="livesum",
+)
+
+
+def install(app: Flask, allowlist: str) -> None:
+    app.after_request(_count)
+
+    @app.get("/admin/metrics")
+    def metrics() -> Response:
+        """Prometheus text format; only for DBCONNECTOR_METRICS_ALLOWLIST addresses."""
+        if not is_allowed(client_address(), allowlist):
+            raise Forbidden("metrics read from outside DBCONNECTOR_METRICS_ALLOWLIST")
+        return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> Any:
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        from prometheus_client import REGISTRY
+
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def _count(response: Response) -> Response:
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    started = g.get("dbc_started")
+    if started is not None:
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+    rows = g.get("dbc_rows")
+    if rows:
+        ROWS.labels(g.get("dbc_connection") or "").inc(rows)
+    return response
+
+
+def count_flood_refusal() -> None:
+    FLOOD.inc()
+
+
+def watch_pool(engine: Engine, connection: str) -> None:
+    """Keep the pool gauges of one target connection up to date."""
+    in_use, opened = POOL_IN_USE.labels(connection), POOL_OPEN.labels(connection)
+    event.listen(engine, "checkout", lambda *_: in_use.inc())
+    event.listen(engine, "checkin", lambda *_: in_use.dec())
+    event.listen(engine, "connect", lambda *_: opened.inc())
+    event.listen(engine, "close", lambda *_: opened.dec())
+    event.listen(engine, "close_detached", lambda *_: opened.dec())

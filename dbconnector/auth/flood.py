@@ -5,18 +5,22 @@ flask-limiter's decorators: those bind to one Limiter at import time and count b
 own code runs, while our key is the *authenticated* user id, known only after the token check, and
 tests run several apps (memory and Redis) in one process. Counts live in
 DBCONNECTOR_RATELIMIT_STORAGE_URL (memory:// in one process, redis:// shared by every instance).
-If that storage is unreachable the call is let through and a warning logged: flood control must
-not take the service down.
+
+If Redis becomes unreachable, counting moves to this process's memory, so limits still hold
+(per instance rather than shared) and the service keeps serving: flood control must not take it
+down. The switch is logged once, Redis is probed again at most every RETRY_SECONDS, and counting
+returns to it (and is logged) as soon as it answers.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from ..errors import Flooded
@@ -24,12 +28,25 @@ from ..errors import Flooded
 log = logging.getLogger(__name__)
 
 
+RETRY_SECONDS = 5.0
+# A Redis that stops answering must cost a call at most this long, not hang it.
+_REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
 class FloodGuard:
     def __init__(
         self, storage_url: str, user_limits: str, auth_limits: str, prefix: str = "dbc"
     ) -> None:
-        self.storage: Storage = storage_from_string(storage_url)
+        shared = not storage_url.startswith("memory://")
+        self.storage: Storage = storage_from_string(
+            storage_url, **(_REDIS_OPTIONS if shared else {})
+        )
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        # The in-memory stand-in used while the shared storage is down.
+        self.fallback = SlidingWindowCounterRateLimiter(MemoryStorage()) if shared else None
+        self.degraded = False
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
         self.user_limits = parse_many(user_limits)
         self.auth_limits = parse_many(auth_limits)
         self.prefix = prefix
@@ -44,17 +61,56 @@ class FloodGuard:
 
     def _hit(self, items: list[RateLimitItem], scope: str, key: str) -> None:
         for item in items:
+            strategy = self._current()
             try:
-                allowed = self.strategy.hit(item, self.prefix, scope, key)
-            except Exception:  # storage down: fail open, loudly
-                log.warning("rate-limit storage unreachable; %s not counted", scope)
-                return
+                allowed = strategy.hit(item, self.prefix, scope, key)
+            except Exception:
+                strategy = self._degrade()
+                if strategy is None:  # nothing to fall back on: let the call through
+                    return
+                allowed = strategy.hit(item, self.prefix, scope, key)
             if not allowed:
-                raise Flooded(self._retry_after(item, scope, key))
+                raise Flooded(self._retry_after(strategy, item, scope, key))
 
-    def _retry_after(self, item: RateLimitItem, scope: str, key: str) -> int:
+    def _current(self) -> SlidingWindowCounterRateLimiter:
+        if not self.degraded:
+            return self.strategy
+        assert self.fallback is not None
+        if time.monotonic() < self._retry_at:
+            return self.fallback
+        with self._lock:
+            if self.degraded and time.monotonic() >= self._retry_at:
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                if self._storage_answers():
+                    self.degraded = False
+                    log.warning("rate-limit storage answers again; counting there again")
+        return self.fallback if self.degraded else self.strategy
+
+    def _degrade(self) -> SlidingWindowCounterRateLimiter | None:
+        if self.fallback is None:
+            return None
+        with self._lock:
+            if not self.degraded:
+                self.degraded = True
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                log.warning(
+                    "rate-limit storage unreachable; counting in this process's memory until "
+                    "it answers (probed every %.0f s)",
+                    RETRY_SECONDS,
+                )
+        return self.fallback
+
+    def _storage_answers(self) -> bool:
         try:
-            stats = self.strategy.get_window_stats(item, self.prefix, scope, key)
+            return bool(self.storage.check())
+        except Exception:
+            return False
+
+    def _retry_after(
+        self, strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, scope: str, key: str
+    ) -> int:
+        try:
+            stats = strategy.get_window_stats(item, self.prefix, scope, key)
             return max(1, math.ceil(stats.reset_time - time.time()))
         except Exception:
             return item.get_expiry()

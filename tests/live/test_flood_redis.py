@@ -60,3 +60,78 @@ def test_login_limit_shared_in_redis(tmp_path, migrated_template, redis_url):
     assert callers[0].post("/v1/auth", body).status_code == 401
     assert callers[1].post("/v1/auth", body).status_code == 401
     assert callers[0].post("/v1/auth", body).get_json() == {"error": "No Data"}
+
+
+def test_redis_stopping_and_returning_moves_counting_to_memory_and_back(
+    tmp_path, migrated_template, caplog, monkeypatch
+):
+    """A private redis-server, stopped while it holds the counters, then started again."""
+    import socket
+    import subprocess
+    import time
+
+    import redis
+
+    from dbconnector.auth import flood
+    from tests.support import require
+
+    binary = require("redis-server", lambda: shutil.which("redis-server") or 1 / 0)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    def start() -> subprocess.Popen:
+        server = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return server
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("private redis-server did not start")
+
+    monkeypatch.setattr(flood, "RETRY_SECONDS", 0.3)
+    server = start()
+    try:
+        app = build_app(
+            tmp_path,
+            migrated_template,
+            ratelimit="3/minute",
+            ratelimit_storage_url=f"redis://127.0.0.1:{port}/0",
+        )
+        env = Env(app)
+        user = env.user(Role.READ)
+        path = f"/v1/users/{user.userid}"
+        assert user.get(path).status_code == 200
+        assert redis.Redis(port=port).keys("*dbc*user*")  # counted in Redis
+        server.kill()
+        server.wait()
+        assert [user.get(path).status_code for _ in range(3)] == [200, 200, 200]
+        assert user.get(path).get_json() == {"error": "No Data"}  # memory enforces the limit
+        assert caplog.text.count("rate-limit storage unreachable") == 1
+        server = start()
+        time.sleep(0.4)
+        other = env.user(Role.READ)
+        assert other.get(f"/v1/users/{other.userid}").status_code == 200
+        assert not env.services.flood.degraded
+        assert "answers again" in caplog.text
+        assert redis.Redis(port=port).keys(f"*dbc*user*{other.userid}*")  # back in Redis
+    finally:
+        server.kill()
+        server.wait()

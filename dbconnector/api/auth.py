@@ -8,7 +8,7 @@ from flask import Blueprint, request
 
 from ..auth import tokens
 from ..auth.clientip import client_address, is_allowed
-from ..auth.guard import Principal, check_standing
+from ..auth.guard import check_standing, principal_of
 from ..auth.passwords import burn_verify, verify_password
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..jsonio import request_body
@@ -59,14 +59,17 @@ def refresh() -> tuple[dict[str, Any], int]:
     data = load(RefreshRequest(), request_body(request, "Missing refresh token"))
     claim = tokens.check_refresh(auth_token, data["refresh_token"])
     with write(svc.engine) as conn:
-        claim.redeem(conn)
-        user = user_store.get(conn, claim.user_id)
-        if user is None:
-            raise Unauthorized(BAD_TOKEN)
-        check_standing(Principal(user.id, user.username, user.role, user.enabled, user.ipaddresses))
-        svc.forget_user(user.id)
-        pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
-    return pair.signed(), 200
+        if claim.redeem(conn):
+            user = user_store.get(conn, claim.user_id)
+            if user is None:
+                raise Unauthorized(BAD_TOKEN)
+            check_standing(principal_of(user))
+            svc.forget_user(user.id)
+            pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
+            return pair.signed(), 200
+    # A spent token came back: the revocation is committed; this instance forgets the user now.
+    svc.forget_user(claim.user_id)
+    raise Unauthorized(BAD_TOKEN)
 
 
 refresh.dbc_schema = (RefreshRequest, "json")  # type: ignore[attr-defined]

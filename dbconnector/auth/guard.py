@@ -33,10 +33,18 @@ class Principal:
     role: int
     enabled: bool
     ipaddresses: str
+    # Tokens of an older generation were revoked (store/refresh_tokens.revoke_all).
+    token_generation: int = 0
 
     @property
     def admin(self) -> bool:
         return is_admin(self.role)
+
+
+def principal_of(user: user_store.User) -> Principal:
+    return Principal(
+        user.id, user.username, user.role, user.enabled, user.ipaddresses, user.token_generation
+    )
 
 
 def load_principal(user_id: int) -> Principal | None:
@@ -47,7 +55,7 @@ def load_principal(user_id: int) -> Principal | None:
             user = user_store.get(conn, user_id)
         if user is None:
             return None
-        return Principal(user.id, user.username, user.role, user.enabled, user.ipaddresses)
+        return principal_of(user)
 
     return svc.principals.get(user_id, load)
 
@@ -69,7 +77,12 @@ def authenticate() -> Principal:
         user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
-    principal = check_standing(load_principal(user_id))
+    principal = load_principal(user_id)
+    # A revoked token is refused in every instance once its principal cache entry (at most
+    # DBCONNECTOR_CACHE_SECONDS old) is reloaded; the revoking instance forgets it at once.
+    if principal is not None and claims.get("gen", 0) != principal.token_generation:
+        raise Unauthorized(BAD_TOKEN)
+    principal = check_standing(principal)
     g.principal = principal
     return principal
 

@@ -3,7 +3,10 @@
 An authToken (type "access") lives 180 s or the user's TTL; a refreshToken (type "refresh") lives
 DBCONNECTOR_REFRESH_TTL (900 s) and names the authToken it was issued with (`ajti`). Refreshing
 needs that authToken (expired or not) in the Authorization header, and consumes the refresh token's
-row in the metadata database, so each refresh token works once on every instance.
+row in the metadata database, so each refresh token works once on every instance. Presenting a
+spent refresh token again means a copy exists: every token of that user is revoked (the caller
+commits the revocation, then answers 401 Bad Token). Both tokens carry the user's token
+generation (`gen`); revocation raises it, so older authTokens stop verifying (auth/guard.py).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class Pair:
     refresh_ttl: int
     access_jti: str
     refresh_jti: str
+    generation: int
 
     def signed(self) -> dict[str, Any]:
         """The response body. Signing needs no database, so callers do it after the commit,
@@ -81,12 +85,16 @@ class Pair:
         access = create_access_token(
             identity=identity,
             expires_delta=dt.timedelta(seconds=self.access_ttl),
-            additional_claims={"jti": self.access_jti},
+            additional_claims={"jti": self.access_jti, "gen": self.generation},
         )
         refresh = create_refresh_token(
             identity=identity,
             expires_delta=dt.timedelta(seconds=self.refresh_ttl),
-            additional_claims={"jti": self.refresh_jti, "ajti": self.access_jti},
+            additional_claims={
+                "jti": self.refresh_jti,
+                "ajti": self.access_jti,
+                "gen": self.generation,
+            },
         )
         return {"userid": self.user_id, "authToken": access, "refreshToken": refresh}
 
@@ -99,6 +107,7 @@ def record_pair(conn: Connection, user: User, default_ttl: int, refresh_ttl: int
         refresh_ttl,
         str(uuid.uuid4()),
         str(uuid.uuid4()),
+        user.token_generation,
     )
     expires = utcnow() + dt.timedelta(seconds=refresh_ttl)
     refresh_tokens.add(conn, pair.refresh_jti, user.id, pair.access_jti, expires)
@@ -152,10 +161,16 @@ class RefreshClaim:
     jti: str
     access_jti: str
 
-    def redeem(self, conn: Connection) -> None:
-        """Consume the refresh token; Unauthorized if it was already used or revoked."""
-        if not refresh_tokens.redeem(conn, self.jti, self.user_id, self.access_jti):
+    def redeem(self, conn: Connection) -> bool:
+        """Consume the refresh token: True. False when it was spent already (a reuse): then every
+        token of the user is revoked, for the caller to commit. Unauthorized if unknown."""
+        outcome = refresh_tokens.redeem(conn, self.jti, self.user_id, self.access_jti)
+        if outcome is refresh_tokens.Redeemed.SPENT:
+            refresh_tokens.revoke_all(conn, self.user_id)
+            return False
+        if outcome is not refresh_tokens.Redeemed.OK:
             raise Unauthorized(BAD_TOKEN)
+        return True
 
 
 def check_refresh(auth_token: str, refresh_token: str) -> RefreshClaim:

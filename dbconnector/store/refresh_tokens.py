@@ -1,17 +1,28 @@
-"""Live refresh tokens: a row per token, deleted when it is used, so each works exactly once."""
+"""Refresh tokens: a row per token until it expires, marked spent when used, so each works once.
+
+A spent row stays until expiry so that presenting the token again is recognised as a reuse
+(someone holds a copy), not mistaken for an unknown token.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, insert, select, update
 
 from .db import utcnow
-from .tables import refresh_tokens
+from .tables import refresh_tokens, users
+
+
+class Redeemed(enum.Enum):
+    OK = "ok"
+    SPENT = "spent"  # a reuse: the token was valid once and has been used already
+    UNKNOWN = "unknown"  # never issued, revoked, expired and swept, or paired otherwise
 
 
 def add(conn: Connection, jti: str, user_id: int, access_jti: str, expires_at: dt.datetime) -> None:
-    # Expired rows are swept here, on the write path, so the table never grows without bound.
+    # Expired rows (spent or not) are swept here, on the write path, so the table stays bounded.
     conn.execute(delete(refresh_tokens).where(refresh_tokens.c.expires_at < utcnow()))
     conn.execute(
         insert(refresh_tokens).values(
@@ -20,17 +31,43 @@ def add(conn: Connection, jti: str, user_id: int, access_jti: str, expires_at: d
     )
 
 
-def redeem(conn: Connection, jti: str, user_id: int, access_jti: str) -> bool:
-    """Consume the token; False if it was already used, revoked, or belongs to another pair."""
-    result = conn.execute(
-        delete(refresh_tokens).where(
-            refresh_tokens.c.jti == jti,
-            refresh_tokens.c.user_id == user_id,
-            refresh_tokens.c.access_jti == access_jti,
-        )
+def redeem(conn: Connection, jti: str, user_id: int, access_jti: str) -> Redeemed:
+    """Mark the token spent. The conditional UPDATE lets exactly one concurrent caller win."""
+    mine = (
+        (refresh_tokens.c.jti == jti)
+        & (refresh_tokens.c.user_id == user_id)
+        & (refresh_tokens.c.access_jti == access_jti)
     )
-    return result.rowcount == 1
+    result = conn.execute(
+        update(refresh_tokens)
+        .where(mine, refresh_tokens.c.spent_at.is_(None))
+        .values(spent_at=utcnow())
+    )
+    if result.rowcount == 1:
+        return Redeemed.OK
+    spent = conn.execute(select(refresh_tokens.c.jti).where(mine)).first()
+    return Redeemed.SPENT if spent else Redeemed.UNKNOWN
 
 
 def revoke_user(conn: Connection, user_id: int) -> None:
-    conn.execute(delete(refresh_tokens).where(refresh_tokens.c.user_id == user_id))
+    """End the user's outstanding refresh tokens (a new password, a disabled account).
+
+    Spent rows stay so a further reuse is still recognised; unspent ones are deleted, so the
+    legitimate holder's now-dead token reads as unknown rather than as another reuse.
+    """
+    conn.execute(
+        delete(refresh_tokens).where(
+            refresh_tokens.c.user_id == user_id, refresh_tokens.c.spent_at.is_(None)
+        )
+    )
+
+
+def revoke_all(conn: Connection, user_id: int) -> None:
+    """End every token of the user: its refresh tokens, and its live authTokens, which carry
+    the user's token generation (auth/guard.py refuses an older one)."""
+    revoke_user(conn, user_id)
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(token_generation=users.c.token_generation + 1)
+    )

@@ -44,6 +44,8 @@ users = Table(
     Column("ttl", String(TTL_MAX), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Tokens carry the generation they were issued in; raising it revokes every live token.
+    Column("token_generation", Integer, nullable=False, default=0, server_default="0"),
 )
 
 connections = Table(
@@ -81,8 +83,8 @@ grants = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# One row per live refresh token: refreshing deletes the row, so each token works once,
-# across every instance that shares the metadata database.
+# One row per refresh token until it expires: refreshing marks it spent (once, across every
+# instance sharing the metadata database); a spent token presented again is a reuse.
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
@@ -96,4 +98,5 @@ refresh_tokens = Table(
     ),
     Column("access_jti", String(36), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("spent_at", DateTime(timezone=True), nullable=True),
 )

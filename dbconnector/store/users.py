@@ -25,6 +25,7 @@ class User:
     enabled: bool
     role: int
     ttl: str
+    token_generation: int = 0
 
     def public(self) -> dict[str, Any]:
         """The specification's user record; the password is never shown."""
@@ -47,6 +48,7 @@ COLUMNS = (
     users.c.enabled,
     users.c.role,
     users.c.ttl,
+    users.c.token_generation,
 )
 
 
@@ -59,6 +61,7 @@ def from_row(row: Any) -> User:
         enabled=bool(row.enabled),
         role=int(row.role),
         ttl=row.ttl or "",
+        token_generation=int(row.token_generation or 0),
     )
 
 

@@ -119,3 +119,32 @@ def test_last_owner_is_kept_under_concurrent_demotions(pg_env):
     with env.services.engine.connect() as conn:
         owners = conn.execute(text("SELECT count(*) FROM users WHERE role & 4096 <> 0")).scalar()
     assert owners == 1
+
+
+def test_concurrent_refreshes_with_one_token_count_as_a_reuse(pg_env):
+    """Two instances race with the same refresh token: one wins, the other is a reuse, and the
+    reuse revokes the winner's fresh pair too."""
+    env = pg_env
+    user = env.user(Role.READ)
+    barrier = threading.Barrier(2)
+    results: list = []
+
+    def race() -> None:
+        barrier.wait()
+        results.append(user.post("/v1/auth/refresh", {"refresh_token": user.refresh_token}))
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.sort(key=lambda response: response.status_code)
+    assert [response.status_code for response in results] == [200, 401]
+    assert results[1].get_json() == {"error": "Bad Token"}
+    winner = results[0].get_json()
+    response = env.anon.call(
+        "GET",
+        f"/v1/users/{user.userid}",
+        headers={"Authorization": f"Bearer {winner['authToken']}"},
+    )
+    assert response.status_code == 401 and response.get_json() == {"error": "Bad Token"}

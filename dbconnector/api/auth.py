@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from ..auth import tokens
 from ..auth.clientip import client_address, is_allowed
 from ..auth.guard import check_standing, principal_of
-from ..auth.passwords import burn_verify, verify_password
+from ..auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..jsonio import request_body
 from ..services import services
@@ -42,7 +42,17 @@ def login() -> tuple[dict[str, Any], int]:
         raise Forbidden(f"login by disabled user {user.id}")
     if not is_allowed(client_address(), user.ipaddresses):
         raise Forbidden(f"login by user {user.id} from an address outside its allowlist")
+    rounds = svc.settings.bcrypt_rounds
+    # A hash of another cost (DBCONNECTOR_BCRYPT_ROUNDS changed) is replaced while we know the
+    # password; hashed outside the transaction, as bcrypt is slow by design.
+    rehashed = (
+        hash_password(data["password"], rounds)
+        if needs_rehash(user.password_hash, rounds)
+        else None
+    )
     with write(svc.engine) as conn:
+        if rehashed:
+            user_store.set_password_hash(conn, user.id, rehashed)
         pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
     return pair.signed(), 200
 

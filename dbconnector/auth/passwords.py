@@ -4,6 +4,9 @@ bcrypt reads at most 72 bytes (and bcrypt>=5 refuses longer input), so every pas
 reduced to a fixed-length SHA-256 digest in base64: long passphrases keep all their strength and
 no NUL byte ever reaches bcrypt. Unknown users are checked against a dummy hash of the same cost,
 so a wrong password and an unknown user take the same time.
+
+The cost is DBCONNECTOR_BCRYPT_ROUNDS; a hash of another cost still verifies (the cost is part of
+the hash) and is replaced by one of the configured cost at the user's next login.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ def new_password_hash(password: str, rounds: int, min_length: int) -> str:
     if not min_length <= len(password) <= PASSWORD_MAX:
         raise BadRequest(f"password must be {min_length} to {PASSWORD_MAX} characters")
     return hash_password(password, rounds)
+
+
+def needs_rehash(hashed: str, rounds: int) -> bool:
+    """True when a stored hash ($2b$NN$...) has another cost than the configured one."""
+    parts = hashed.split("$")
+    return len(parts) < 4 or not parts[2].isdigit() or int(parts[2]) != rounds
 
 
 def verify_password(password: str, hashed: str) -> bool:

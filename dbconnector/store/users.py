@@ -130,6 +130,11 @@ def update_fields(conn: Connection, user: User, changes: dict[str, Any]) -> None
         raise BadRequest(DUPLICATE_USERNAME) from None
 
 
+def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    """Replace a hash with one of the same password (a new bcrypt cost); not a password change."""
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
 def remove(conn: Connection, user: User) -> None:
     if user.enabled and user.role & Role.OWNER:
         _ensure_other_owner(conn, user.id)

@@ -41,6 +41,8 @@ def test_production_requires_a_secret(tmp_path):
         ("DBCONNECTOR_SECRET_KEY", "short", "at least 16"),
         ("DBCONNECTOR_OWNER_USERNAME", "boss", "go together"),
         ("DBCONNECTOR_STATEMENT_TIMEOUT", "soon", "DBCONNECTOR_STATEMENT_TIMEOUT"),
+        ("DBCONNECTOR_BCRYPT_ROUNDS", "3", "DBCONNECTOR_BCRYPT_ROUNDS must be between 4 and 16"),
+        ("DBCONNECTOR_BCRYPT_ROUNDS", "17", "DBCONNECTOR_BCRYPT_ROUNDS must be between 4 and 16"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path, name, value, message):

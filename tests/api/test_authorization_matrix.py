@@ -315,8 +315,17 @@ def public_rows() -> list[Row]:
             return FORBIDDEN
         return 200, lambda body: set(body) == {"userid", "authToken", "refreshToken"}
 
+    def metrics(cell: Cell) -> tuple[int, Any]:
+        if cell.condition == "foreign IP":  # 192.0.2.7 is outside the default allowlist
+            return FORBIDDEN
+        return 200, lambda text: "# TYPE dbc_requests_total counter" in text
+
     return [
         Row("GET", "/admin/ok", None, public(lambda _c: (200, lambda b: isinstance(b, dict)))),
+        # Operations endpoints (not in the specification): readiness is public; metrics only
+        # for DBCONNECTOR_METRICS_ALLOWLIST addresses (loopback and private ranges by default).
+        Row("GET", "/admin/ready", None, public(lambda _c: (200, {"metadata": "ok"}))),
+        Row("GET", "/admin/metrics", None, public(metrics)),
         Row(
             "GET",
             "/v1/openapi.json",
@@ -427,6 +436,8 @@ def test_matrix(env, tmp_path, role, condition):
         response = _call(cell, row)
         status, body = row.expect(cell, int(role))
         actual = response.get_json(silent=True)
+        if actual is None:  # a text body (metrics)
+            actual = response.get_data(as_text=True)
         try:
             matches = body(actual) if callable(body) else actual == body
         except (KeyError, TypeError, ValueError, AttributeError):

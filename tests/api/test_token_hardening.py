@@ -50,6 +50,8 @@ def test_reuse_of_a_spent_refresh_token_revokes_every_token_of_the_user(env):
     for caller in (attacker, other_session, victim):
         response = caller.get(f"/v1/users/{victim.userid}")
         assert response.status_code == 401 and response.get_json() == BAD_TOKEN
+    execute = attacker.post("/v1/select/sqlite", {"token": "any", "table": "testTable"})
+    assert execute.status_code == 401 and execute.get_json() == BAD_TOKEN
     # ... and so is every outstanding refresh token.
     for caller in (attacker, other_session):
         response = refresh(caller)

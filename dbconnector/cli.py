@@ -117,7 +117,7 @@ def users_list() -> None:
 @click.argument("username")
 @_password_option
 def users_set_password(username: str, password: str) -> None:
-    """Set a user's password (and end its outstanding refresh tokens)."""
+    """Set a user's password (and end all its tokens)."""
     from .errors import ApiError
     from .store import refresh_tokens
 
@@ -133,7 +133,7 @@ def users_set_password(username: str, password: str) -> None:
         if user is None:
             raise click.ClickException(f"no user named {username}")
         user_store.update_fields(conn, user, {"password_hash": password_hash})
-        refresh_tokens.revoke_user(conn, user.id)
+        refresh_tokens.revoke_all(conn, user.id)
     click.echo(f"password of {username} changed")
 
 

@@ -111,7 +111,7 @@ class Settings:
             ),
             metrics_allowlist=reader.str("DBCONNECTOR_METRICS_ALLOWLIST", cls.metrics_allowlist),
             min_password_length=reader.int(
-                "DBCONNECTOR_MIN_PASSWORD_LENGTH", cls.min_password_length, 1, 72
+                "DBCONNECTOR_MIN_PASSWORD_LENGTH", cls.min_password_length, 1, 1024
             ),
             max_body_bytes=reader.int(
                 "DBCONNECTOR_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1024**3

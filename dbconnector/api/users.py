@@ -124,8 +124,12 @@ def update_user(identifier: str, data: dict[str, Any]) -> dict[str, Any]:
     with write(svc.engine, serialize=True) as conn:
         user = managed_user(conn, principal, identifier)
         user_store.update_fields(conn, user, changes)
-        # A new password or a disabled account ends every outstanding refresh token.
-        if "password_hash" in changes or changes.get("enabled") is False:
+        # A new password ends every token, live authTokens included (a stolen one must not
+        # outlive the change); a disabled account's calls get 403 anyway, so only its refresh
+        # tokens go.
+        if "password_hash" in changes:
+            refresh_tokens.revoke_all(conn, user.id)
+        elif changes.get("enabled") is False:
             refresh_tokens.revoke_user(conn, user.id)
     svc.forget_user(user.id)
     audit("user.update", user_id=user.id, fields=sorted(data))  # names only, never values

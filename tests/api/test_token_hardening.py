@@ -237,3 +237,14 @@ def test_tokens_of_a_deleted_user_are_bad_tokens(env):
     assert env.owner.delete(f"/v1/users/{user.userid}").status_code == 200
     for response in (user.get("/v1/users/1"), refresh(user)):
         assert response.status_code == 401 and response.get_json() == BAD_TOKEN
+
+
+def test_a_password_change_ends_the_users_live_auth_tokens(env):
+    user = env.user(1, password="Old-Password-1")
+    assert user.get(f"/v1/users/{user.userid}").status_code == 200
+    changed = env.owner.patch(f"/v1/users/{user.userid}", {"password": "New-Password-2"})
+    assert changed.status_code == 200
+    refused = user.get(f"/v1/users/{user.userid}")
+    assert refused.status_code == 401 and refused.get_json() == {"error": "Bad Token"}
+    fresh = env.anon.login(user.username, "New-Password-2")
+    assert fresh.get(f"/v1/users/{user.userid}").status_code == 200

@@ -10,6 +10,7 @@ A benchmark, never a test: it prints a table and writes bench/results.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -17,7 +18,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
 
 import targets as target_setup
 import wrk
+from served import Server, free_port
 from targets import ROWS, Target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,65 +43,6 @@ USER = ("bench_user", secrets.token_urlsafe(12))
 
 
 # --- processes ----------------------------------------------------------------------------------
-
-
-class Server:
-    """A gunicorn process group on loopback, stopped (with its workers) by stop()."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, log: Path):
-        self.name, self.port = name, port
-        self.log = log.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{name} exited at start; see {log}")
-            try:
-                with urllib.request.urlopen(
-                    self.url("/admin/ok" if name == "service" else "/ok"), timeout=1
-                ):
-                    return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"{name} did not start in 60 s; see {log}")
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def workers(self) -> list[int]:
-        """The gunicorn master's children (its workers)."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.process.pid:
-                    found.append(int(entry.name))
-        return found
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.log.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_kb(pid: int) -> int:

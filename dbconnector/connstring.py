@@ -11,6 +11,7 @@ place.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from .errors import BadRequest
@@ -52,7 +53,7 @@ def parse(text: str) -> dict[str, Any]:
             raise BadRequest(f"connectionString.{key} must be a string")
     if "port" in value:
         port = value["port"]
-        if isinstance(port, str) and port.strip().isdigit():
+        if isinstance(port, str) and port.strip().isascii() and port.strip().isdigit():
             port = int(port)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise BadRequest("connectionString.port must be a port number")
@@ -64,9 +65,16 @@ def parse(text: str) -> dict[str, Any]:
 
 def normalise(raw: str | dict) -> str:
     """The text to store: an object is serialised, a string is kept as the admin wrote it."""
-    text = json.dumps(raw) if isinstance(raw, dict) else raw
+    # Numbers arrive as Decimal (jsonio.py keeps every digit); a connection string holds plain ones.
+    text = json.dumps(raw, default=_plain_number) if isinstance(raw, dict) else raw
     parse(text)
     return text
+
+
+def _plain_number(value: Any) -> int | float:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} cannot be stored in a connection string")
 
 
 def masked(text: str) -> str:

@@ -34,3 +34,9 @@ def accepts(
         return parsed  # type: ignore[return-value]
 
     return decorate
+
+
+def creates(view: F) -> F:
+    """Marks a view that answers 201 Created, for the OpenAPI document."""
+    view.dbc_created = True  # type: ignore[attr-defined]
+    return view

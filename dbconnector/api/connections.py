@@ -18,7 +18,7 @@ from ..store import users as user_store
 from ..store.connections import ConnectionRecord
 from ..store.db import read, write
 from ..store.users import User
-from .common import accepts
+from .common import accepts, creates
 from .schemas import ConnectionCreate, ConnectionUpdate, PageQuery
 
 bp = Blueprint("connections", __name__)
@@ -104,6 +104,7 @@ def connection_users(token: str) -> list[dict[str, Any]]:
     return [user.public() for user in granted]
 
 
+@creates
 @bp.post("/v1/connection")
 @bp.post("/v1/connections")
 @requires(ADMINS)
@@ -123,6 +124,7 @@ def create_connection(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return {"connToken": token}, 201
 
 
+@creates
 @bp.post("/v1/connection/<token>/user/<userid>")
 @bp.post("/v1/connections/<token>/users/<userid>")
 @bp.post("/v1/connection/<token>/users/<userid>")

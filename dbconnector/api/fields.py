@@ -8,10 +8,14 @@ field, so a 400 tells the caller exactly what to fix.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
+
+# ASCII digits only: str.isdigit() also takes "¹" and other digits int() refuses.
+_WHOLE = re.compile(r"^\s*-?[0-9]+\s*$")
 
 
 class WholeNumber(fields.Field):
@@ -30,7 +34,7 @@ class WholeNumber(fields.Field):
             number = value
         elif isinstance(value, Decimal | float) and value == int(value):
             number = int(value)
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        elif isinstance(value, str) and _WHOLE.match(value):
             number = int(value.strip())
         if number is None:
             raise ValidationError(f"{name} must be a whole number")

@@ -34,6 +34,34 @@ _COMMON_RESPONSES = {
         "content": {"application/json": {"schema": _ERROR}},
     },
     "403": {"description": "Forbidden: {} (role, IP allowlist, disabled user or missing grant)"},
+    "404": {
+        "description": 'No such path: {"error": "Not Found"}',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    "405": {
+        "description": 'Method not allowed: {"error": "Method Not Allowed"}',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    "413": {
+        "description": 'Body over DBCONNECTOR_MAX_BODY_BYTES: {"error": "..."}',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    "415": {
+        "description": 'A body that is not JSON: {"error": "Content-Type must be ..."}',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    "500": {
+        "description": 'Unexpected failure: {"error": "..."} (never a stack trace)',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    "503": {
+        "description": 'A target database or a dependency is unreachable: {"error": "..."}',
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+}
+_SUCCESS = {
+    "description": 'OK; or, past a flood limit, {"error": "No Data"} with Retry-After '
+    "(DBCONNECTOR_FLOOD_STATUS, 200 by default)",
 }
 
 
@@ -81,8 +109,10 @@ def _operation(view: Any, arguments: set[str]) -> dict[str, Any]:
             {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
             for name in sorted(arguments)
         ],
-        "responses": {"200": {"description": "OK"}, **_COMMON_RESPONSES},
+        "responses": {"200": _SUCCESS, **_COMMON_RESPONSES},
     }
+    if getattr(view, "dbc_created", False):
+        operation["responses"]["201"] = {"description": "Created"}
     if description.strip():
         operation["description"] = " ".join(description.split())
     roles = getattr(view, "dbc_roles", None)

@@ -17,7 +17,7 @@ from ..store import refresh_tokens
 from ..store import users as user_store
 from ..store.db import read, write
 from ..store.users import User
-from .common import accepts
+from .common import accepts, creates
 from .schemas import PageQuery, UserCreate, UserUpdate
 
 bp = Blueprint("users", __name__)
@@ -82,6 +82,7 @@ def user_connections(identifier: str) -> list[dict[str, Any]]:
     ]
 
 
+@creates
 @bp.post("/v1/users")
 @bp.post("/v1/user")
 @requires(ADMINS)

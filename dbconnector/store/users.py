@@ -65,10 +65,17 @@ def from_row(row: Any) -> User:
     )
 
 
+MAX_ID = 2**31 - 1
+
+
 def get(conn: Connection, identifier: int | str) -> User | None:
     """By numeric id, or by username when `identifier` is not all digits."""
-    if isinstance(identifier, int) or identifier.isdigit():
-        clause = users.c.id == int(identifier)
+    if isinstance(identifier, str) and identifier.isascii() and identifier.isdigit():
+        identifier = int(identifier)
+    if isinstance(identifier, int):
+        if not 0 < identifier <= MAX_ID:  # beyond any id: no round trip, no integer overflow
+            return None
+        clause = users.c.id == identifier
     else:
         clause = users.c.username == identifier
     row = conn.execute(select(*COLUMNS).where(clause)).first()

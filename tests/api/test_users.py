@@ -345,3 +345,10 @@ def test_minimum_password_length_is_configurable_for_new_and_changed_passwords(m
     assert response.status_code == 400
     assert response.get_json() == {"error": "password must be 14 to 1024 characters"}
     assert env.anon.login(user.username, "Fourteen-chars").token  # the old one still works
+
+
+@pytest.mark.parametrize("identifier", ["¹", "٣", "99999999999999999999", "0"])
+def test_odd_numeric_identifiers_are_not_found_not_500(env, identifier):
+    # Found by schemathesis: "¹".isdigit() is true but int("¹") fails; huge ids overflowed.
+    response = env.owner.get(f"/v1/users/{identifier}")
+    assert response.status_code == 400 and response.get_json() == {"error": "Not Found"}

@@ -1,0 +1,91 @@
+"""`make fuzz`: schemathesis against a served DBConnector, longer than `make test`'s bounded run.
+
+Starts `dbconnector serve` (gunicorn, the demo's SQLite target, flood limits raised) on a free
+loopback port, logs in as an OWNER, and runs schemathesis over /v1/openapi.json with every
+operation's examples, coverage and fuzzing phases. The checks: no 5xx, and every status code,
+content type and body as the document says. Exit status is schemathesis's.
+
+    .venv/bin/python security/fuzz.py [--max-examples 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from served import Server, free_port
+
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    )
+)
+OWNER = ("fuzz_owner", secrets.token_urlsafe(12))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--max-examples", type=int, default=200)
+    options = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    work = Path(tempfile.mkdtemp(prefix="dbc-fuzz-"))
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        DBCONNECTOR_DATA_DIR=str(work / "data"),
+        DBCONNECTOR_SECRET_KEY=secrets.token_urlsafe(32),
+        DBCONNECTOR_DEMO="1",
+        DBCONNECTOR_OWNER_USERNAME=OWNER[0],
+        DBCONNECTOR_OWNER_PASSWORD=OWNER[1],
+        DBCONNECTOR_RATELIMIT="100000000/second",
+        DBCONNECTOR_AUTH_RATELIMIT="100000000/second",
+    )
+    bin_dir = Path(sys.executable).parent
+    server = Server("service", [str(bin_dir / "dbconnector"), "serve"], env, port, work / "s.log")
+    try:
+        request = urllib.request.Request(
+            server.url("/v1/auth"),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            data=json.dumps({"username": OWNER[0], "password": OWNER[1]}).encode(),
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            token = json.loads(response.read())["authToken"]
+        return subprocess.call(
+            [
+                str(bin_dir / "schemathesis"),
+                "run",
+                server.url("/v1/openapi.json"),
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                str(options.max_examples),
+                "--workers",
+                "2",
+            ]
+        )
+    finally:
+        server.stop()
+        print(f"service log: {work / 's.log'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

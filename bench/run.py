@@ -158,6 +158,11 @@ def prepare_service(server: Server, targets: list[Target]) -> dict[str, str]:
 # --- measuring ----------------------------------------------------------------------------------
 
 
+def ratio(service: float, reference: float) -> float | None:
+    """service / reference; None when the reference served nothing (the run still reports)."""
+    return round(service / reference, 3) if reference else None
+
+
 def median_run(measure: Callable[[], dict[str, Any]], runs: int) -> dict[str, Any]:
     """The median of `runs` runs by requests/s, with every run's numbers kept."""
     results = [measure() for _ in range(runs)]
@@ -239,8 +244,8 @@ class Bench:
             "service": service,
             "bare_flask": bare,
             "driver_loop": loop,
-            "service_vs_bare_flask": round(service["rps"] / bare["rps"], 3),
-            "service_vs_driver_loop": round(service["rps"] / loop["rps"], 3),
+            "service_vs_bare_flask": ratio(service["rps"], bare["rps"]),
+            "service_vs_driver_loop": ratio(service["rps"], loop["rps"]),
         }
 
     def insert(self, target: Target, concurrency: int) -> dict[str, Any]:
@@ -393,8 +398,8 @@ def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace
             )
             bare = bare_heartbeat[str(concurrency)]
             outcome["bare_flask_heartbeat"] = bare
-            outcome["service_vs_bare_flask_heartbeat"] = round(
-                outcome["service"]["rps"] / bare["rps"], 3
+            outcome["service_vs_bare_flask_heartbeat"] = ratio(
+                outcome["service"]["rps"], bare["rps"]
             )
             results.setdefault("any", {}).setdefault(scenario, {})[str(concurrency)] = outcome
     postgres = next((t for t in targets if t.name == "postgresql"), None)
@@ -442,7 +447,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 if scenario in SELECTS:
                     check(
                         f"{backend} {scenario} c=32 >= 0.6 x bare_flask",
-                        outcome["service_vs_bare_flask"] >= 0.6,
+                        (outcome["service_vs_bare_flask"] or 0) >= 0.6,
                         outcome["service_vs_bare_flask"],
                     )
                 if scenario == "select_pk":
@@ -454,7 +459,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 if scenario in ("refresh", "heartbeat"):
                     check(
                         f"{scenario} c=32 >= 0.8 x bare_flask heartbeat",
-                        outcome["service_vs_bare_flask_heartbeat"] >= 0.8,
+                        (outcome["service_vs_bare_flask_heartbeat"] or 0) >= 0.8,
                         outcome["service_vs_bare_flask_heartbeat"],
                     )
     return checks
@@ -551,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     options = options_from(argv)
     # A SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so servers and scratch databases go.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    # Started in the background (`make bench &`), a shell leaves SIGINT ignored; restore Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     wrk.ensure_installed()
     work = Path(tempfile.mkdtemp(prefix="dbc-bench-"))
     built: list[Target] = []

@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 ROWS = 100_000
@@ -190,9 +191,16 @@ def driver_loop(target: Target, scenario: str, concurrency: int, seconds: float)
     ]
     for worker in workers:
         worker.start()
-    latencies = [value for _ in workers for value in queue.get()]
-    for worker in workers:
-        worker.join()
+    try:
+        # A loop that dies (a lost connection) never reports: wait a bounded time, not forever.
+        latencies = [value for _ in workers for value in queue.get(timeout=seconds + 120)]
+    except Empty:
+        raise RuntimeError(f"a driver_loop process for {target.name} {scenario} failed") from None
+    finally:
+        for worker in workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.kill()
     latencies.sort()
     return {
         "rps": round(len(latencies) / seconds, 1),

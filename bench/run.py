@@ -265,8 +265,12 @@ class Bench:
         pairs = self.work / "pairs.txt"
 
         def fresh() -> wrk.Load:
-            # Three pairs per connection: a connection wrk reopens loses the pair it had in flight.
-            refresh_pairs(self.service, 3 * concurrency, pairs)
+            # One pair per connection plus two per wrk thread: wrk calls the first thread's
+            # request() once before the run to check the script (that pair is never sent), and a
+            # connection wrk reopens loses the pair it had in flight. Logins cost a bcrypt each,
+            # so no more than that.
+            threads = wrk.threads_for(concurrency)
+            refresh_pairs(self.service, concurrency + 2 * threads, pairs)
             return wrk.Load(pairs=str(pairs))
 
         return {
@@ -535,7 +539,7 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
         "--runs", type=int, default=3, help="runs per measurement; the median is kept (3)"
     )
     parser.add_argument(
-        "--warmup", type=float, default=3.0, help="warm-up seconds before each measurement (3)"
+        "--warmup", type=float, default=2.0, help="warm-up seconds before each measurement (2)"
     )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(

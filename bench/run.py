@@ -89,12 +89,15 @@ class Server:
         return found
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        """SIGTERM to the whole group (master and workers), SIGKILL after 30 s; never raises, so
+        the rest of the cleanup (the other server, the scratch databases) always runs."""
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
         self.log.close()
 
 
@@ -615,6 +618,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwritten to {options.output}")
         return 0
     finally:
+        # A second Ctrl-C (or a SIGTERM) during cleanup must not leave a server or a scratch
+        # database behind: the cleanup runs to the end with those signals held off.
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN)
+        print("stopping the servers and dropping the scratch databases...", flush=True)
         for server in servers:
             server.stop()
         for target in built:

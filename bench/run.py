@@ -289,50 +289,92 @@ class Bench:
         return self.wrk(self.bare, "/ok", "get", concurrency, wrk.Load())
 
     def stream(self, target: Target) -> dict[str, Any]:
-        """One /v1/select of the 1,000,000-row table: rows/s, and how far any worker's RSS rose."""
-        token = login(self.service, USER)["authToken"]
-        body = json.dumps({"token": self.conn_tokens[target.name], "table": "million"}).encode()
-        workers = self.service.workers()
-        before = {pid: rss_kb(pid) for pid in workers}
-        peak = dict(before)
-        streaming = threading.Event()
-        streaming.set()
-
-        def sample() -> None:
-            while streaming.is_set():
-                for pid in workers:
-                    with contextlib.suppress(OSError):
-                        peak[pid] = max(peak[pid], rss_kb(pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        request = urllib.request.Request(
-            self.service.url(f"/v1/select/{target.name}"),
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        """stream_1m: the service's rows/s and worker RSS growth (the median of --runs runs), beside
+        bare_flask streaming the same table and driver_loop reading it through psycopg."""
+        body = {"token": self.conn_tokens[target.name], "table": "million"}
+        path = f"/v1/select/{target.name}"
+        service, bare, loop = [], [], []
+        for _ in range(self.options.runs):
+            token = login(self.service, USER)["authToken"]
+            service.append(stream_once(self.service, path, body, token))
+            bare.append(stream_once(self.bare, f"/stream/{target.name}", {}, ""))
+            rows, seconds = target_setup.stream_loop(target)
+            loop.append(
+                {
+                    "rows": rows,
+                    "seconds": round(seconds, 2),
+                    "rows_per_s": round(rows / seconds),
+                    "errors": 0 if rows == target_setup.STREAM_ROWS else 1,
+                }
+            )
+        outcome = median_stream(service)
+        outcome["bare_flask"] = median_stream(bare)
+        outcome["driver_loop"] = median_stream(loop)
+        outcome["service_vs_bare_flask"] = ratio(
+            outcome["rows_per_s"], outcome["bare_flask"]["rows_per_s"]
         )
-        started = time.perf_counter()
-        size = 0
-        tail = b""
+        outcome["service_vs_driver_loop"] = ratio(
+            outcome["rows_per_s"], outcome["driver_loop"]["rows_per_s"]
+        )
+        return outcome
+
+
+def median_stream(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median rows/s; the largest RSS growth and every run's errors count."""
+    middle = dict(sorted(samples, key=lambda s: s["rows_per_s"])[len(samples) // 2])
+    middle["errors"] = sum(s["errors"] for s in samples)
+    if "rss_growth_mb" in middle:
+        middle["rss_growth_mb"] = max(s["rss_growth_mb"] for s in samples)
+    middle["runs"] = [s["rows_per_s"] for s in samples]
+    return middle
+
+
+def stream_once(server: Server, path: str, body: Any, token: str) -> dict[str, Any]:
+    """One select of the 1,000,000-row table, read as it streams, while every worker's RSS is
+    sampled every 20 ms: rows/s and the largest growth of any one worker."""
+    workers = server.workers()
+    before = {pid: rss_kb(pid) for pid in workers}
+    peak = dict(before)
+    streaming = threading.Event()
+    streaming.set()
+
+    def sample() -> None:
+        while streaming.is_set():
+            for pid in workers:
+                with contextlib.suppress(OSError):
+                    peak[pid] = max(peak[pid], rss_kb(pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        server.url(path), data=json.dumps(body).encode(), method="POST", headers=headers
+    )
+    started = time.perf_counter()
+    size = 0
+    tail = b""
+    try:
         with urllib.request.urlopen(request, timeout=600) as response:
             while chunk := response.read(1 << 20):
                 size += len(chunk)
                 tail = (tail + chunk)[-64:]
+    finally:
         seconds = time.perf_counter() - started
         streaming.clear()
         sampler.join()
-        growth_mb = max(peak[pid] - before[pid] for pid in workers) / 1024
-        ok = tail.rstrip().endswith(b"}]")
-        return {
-            "rows": target_setup.STREAM_ROWS,
-            "seconds": round(seconds, 2),
-            "rows_per_s": round(target_setup.STREAM_ROWS / seconds),
-            "mb": round(size / 1e6, 1),
-            "rss_growth_mb": round(growth_mb, 1),
-            "errors": 0 if ok else 1,
-        }
+    growth_mb = max((peak[pid] - before[pid] for pid in workers), default=0) / 1024
+    ok = tail.rstrip().endswith(b"}]")
+    return {
+        "rows": target_setup.STREAM_ROWS,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(target_setup.STREAM_ROWS / seconds),
+        "mb": round(size / 1e6, 1),
+        "rss_growth_mb": round(growth_mb, 1),
+        "errors": 0 if ok else 1,
+    }
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -412,7 +454,7 @@ def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace
     postgres = next((t for t in targets if t.name == "postgresql"), None)
     if "stream_1m" in options.scenario and postgres is not None:
         print(f"{'postgresql':10} stream_1m", flush=True)
-        results["postgresql"]["stream_1m"] = bench.stream(postgres)
+        results.setdefault("postgresql", {})["stream_1m"] = bench.stream(postgres)
     return results
 
 
@@ -487,6 +529,12 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
                     f"{s['mb']} MB in "
                     f"{s['seconds']} s, worker RSS +{s['rss_growth_mb']} MB, errors {s['errors']}"
                 )
+                for ref in ("bare_flask", "driver_loop"):
+                    if ref in s:
+                        lines.append(
+                            f"{'':10} {'':12} {'':>3} {s[ref]['rows_per_s']:>8,} rows/s {ref}"
+                            f" (service / {ref} = {s.get(f'service_vs_{ref}')})"
+                        )
                 continue
             for concurrency, o in by_concurrency.items():
                 s = o["service"]

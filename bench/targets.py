@@ -209,3 +209,24 @@ def driver_loop(target: Target, scenario: str, concurrency: int, seconds: float)
         "errors": 0,
         "requests": len(latencies),
     }
+
+
+def stream_loop(target: Target) -> tuple[int, float]:
+    """stream_1m's driver_loop: every row of `million` through a psycopg server-side cursor,
+    encoded in 1,000-row chunks by dbconnector's encoder. Returns (rows, seconds)."""
+    import psycopg
+
+    from dbconnector.results import encode_rows
+
+    started = time.perf_counter()
+    rows = 0
+    with (
+        psycopg.connect(dbname=target.spec["database"], **PG) as conn,
+        conn.cursor(name="bench_stream") as cursor,
+    ):
+        cursor.execute("SELECT * FROM million")
+        columns = [column.name for column in cursor.description or []]
+        while chunk := cursor.fetchmany(1000):
+            encode_rows(columns, chunk)
+            rows += len(chunk)
+    return rows, time.perf_counter() - started

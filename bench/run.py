@@ -585,12 +585,12 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="3 s runs, one each, 1 s warm-up")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
+    parser.add_argument("--duration", type=float, help="seconds per run (10; --quick 3)")
     parser.add_argument(
-        "--runs", type=int, default=3, help="runs per measurement; the median is kept (3)"
+        "--runs", type=int, help="runs per measurement; the median is kept (3; --quick 1)"
     )
     parser.add_argument(
-        "--warmup", type=float, default=2.0, help="warm-up seconds before each measurement (2)"
+        "--warmup", type=float, help="warm-up seconds before each measurement (2; --quick 1)"
     )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(
@@ -602,8 +602,19 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenario", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
     options = parser.parse_args(argv)
-    if options.quick:
-        options.duration, options.runs, options.warmup = 3.0, 1, 1.0
+    # --quick changes the defaults only: `--quick --runs 3` is three 3 s runs.
+    defaults = (
+        {"duration": 3.0, "runs": 1, "warmup": 1.0}
+        if options.quick
+        else {
+            "duration": 10.0,
+            "runs": 3,
+            "warmup": 2.0,
+        }
+    )
+    for name, value in defaults.items():
+        if getattr(options, name) is None:
+            setattr(options, name, value)
     return options
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 
 from flask import Flask, Response, request
 
 from dbconnector.config import Settings
 from dbconnector.drivers import driver_named
-from dbconnector.drivers.base import Target
+from dbconnector.drivers.base import FETCH_ROWS, Target
 from dbconnector.results import encode_rows
 
 SELECT_PK = "SELECT * FROM bench WHERE id = {m} LIMIT 1001"
@@ -63,3 +64,28 @@ def select(name: str) -> Response:
         columns = list(result.keys())
         rows = result.cursor.fetchall()
     return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype="application/json")
+
+
+@app.post("/stream/<name>")
+def stream(name: str) -> Response:
+    """stream_1m's reference: every row of `million`, fetched and written FETCH_ROWS at a time
+    on a server-side cursor, as the service streams a large select."""
+    _, engine = engines[name]
+    conn = engine.connect()
+    result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).exec_driver_sql(
+        "SELECT * FROM million"
+    )
+    columns = list(result.keys())
+
+    def body() -> Iterator[bytes]:
+        try:
+            separator = b"["
+            while rows := result.fetchmany(FETCH_ROWS):
+                yield separator + encode_rows(columns, rows)
+                separator = b","
+            yield b"]" if separator == b"," else b"[]"
+        finally:
+            result.close()
+            conn.close()
+
+    return Response(body(), mimetype="application/json")

@@ -99,6 +99,11 @@ def prepare_service(server: Server, targets: list[Target]) -> dict[str, str]:
 # --- measuring ----------------------------------------------------------------------------------
 
 
+def ratio(service: float, reference: float) -> float | None:
+    """service / reference; None when the reference served nothing (the run still reports)."""
+    return round(service / reference, 3) if reference else None
+
+
 def median_run(measure: Callable[[], dict[str, Any]], runs: int) -> dict[str, Any]:
     """The median of `runs` runs by requests/s, with every run's numbers kept."""
     results = [measure() for _ in range(runs)]
@@ -180,8 +185,8 @@ class Bench:
             "service": service,
             "bare_flask": bare,
             "driver_loop": loop,
-            "service_vs_bare_flask": round(service["rps"] / bare["rps"], 3),
-            "service_vs_driver_loop": round(service["rps"] / loop["rps"], 3),
+            "service_vs_bare_flask": ratio(service["rps"], bare["rps"]),
+            "service_vs_driver_loop": ratio(service["rps"], loop["rps"]),
         }
 
     def insert(self, target: Target, concurrency: int) -> dict[str, Any]:
@@ -201,8 +206,12 @@ class Bench:
         pairs = self.work / "pairs.txt"
 
         def fresh() -> wrk.Load:
-            # Three pairs per connection: a connection wrk reopens loses the pair it had in flight.
-            refresh_pairs(self.service, 3 * concurrency, pairs)
+            # One pair per connection plus two per wrk thread: wrk calls the first thread's
+            # request() once before the run to check the script (that pair is never sent), and a
+            # connection wrk reopens loses the pair it had in flight. Logins cost a bcrypt each,
+            # so no more than that.
+            threads = wrk.threads_for(concurrency)
+            refresh_pairs(self.service, concurrency + 2 * threads, pairs)
             return wrk.Load(pairs=str(pairs))
 
         return {
@@ -218,50 +227,92 @@ class Bench:
         return self.wrk(self.bare, "/ok", "get", concurrency, wrk.Load())
 
     def stream(self, target: Target) -> dict[str, Any]:
-        """One /v1/select of the 1,000,000-row table: rows/s, and how far any worker's RSS rose."""
-        token = login(self.service, USER)["authToken"]
-        body = json.dumps({"token": self.conn_tokens[target.name], "table": "million"}).encode()
-        workers = self.service.workers()
-        before = {pid: rss_kb(pid) for pid in workers}
-        peak = dict(before)
-        streaming = threading.Event()
-        streaming.set()
-
-        def sample() -> None:
-            while streaming.is_set():
-                for pid in workers:
-                    with contextlib.suppress(OSError):
-                        peak[pid] = max(peak[pid], rss_kb(pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        request = urllib.request.Request(
-            self.service.url(f"/v1/select/{target.name}"),
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        """stream_1m: the service's rows/s and worker RSS growth (the median of --runs runs), beside
+        bare_flask streaming the same table and driver_loop reading it through psycopg."""
+        body = {"token": self.conn_tokens[target.name], "table": "million"}
+        path = f"/v1/select/{target.name}"
+        service, bare, loop = [], [], []
+        for _ in range(self.options.runs):
+            token = login(self.service, USER)["authToken"]
+            service.append(stream_once(self.service, path, body, token))
+            bare.append(stream_once(self.bare, f"/stream/{target.name}", {}, ""))
+            rows, seconds = target_setup.stream_loop(target)
+            loop.append(
+                {
+                    "rows": rows,
+                    "seconds": round(seconds, 2),
+                    "rows_per_s": round(rows / seconds),
+                    "errors": 0 if rows == target_setup.STREAM_ROWS else 1,
+                }
+            )
+        outcome = median_stream(service)
+        outcome["bare_flask"] = median_stream(bare)
+        outcome["driver_loop"] = median_stream(loop)
+        outcome["service_vs_bare_flask"] = ratio(
+            outcome["rows_per_s"], outcome["bare_flask"]["rows_per_s"]
         )
-        started = time.perf_counter()
-        size = 0
-        tail = b""
+        outcome["service_vs_driver_loop"] = ratio(
+            outcome["rows_per_s"], outcome["driver_loop"]["rows_per_s"]
+        )
+        return outcome
+
+
+def median_stream(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median rows/s; the largest RSS growth and every run's errors count."""
+    middle = dict(sorted(samples, key=lambda s: s["rows_per_s"])[len(samples) // 2])
+    middle["errors"] = sum(s["errors"] for s in samples)
+    if "rss_growth_mb" in middle:
+        middle["rss_growth_mb"] = max(s["rss_growth_mb"] for s in samples)
+    middle["runs"] = [s["rows_per_s"] for s in samples]
+    return middle
+
+
+def stream_once(server: Server, path: str, body: Any, token: str) -> dict[str, Any]:
+    """One select of the 1,000,000-row table, read as it streams, while every worker's RSS is
+    sampled every 20 ms: rows/s and the largest growth of any one worker."""
+    workers = server.workers()
+    before = {pid: rss_kb(pid) for pid in workers}
+    peak = dict(before)
+    streaming = threading.Event()
+    streaming.set()
+
+    def sample() -> None:
+        while streaming.is_set():
+            for pid in workers:
+                with contextlib.suppress(OSError):
+                    peak[pid] = max(peak[pid], rss_kb(pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        server.url(path), data=json.dumps(body).encode(), method="POST", headers=headers
+    )
+    started = time.perf_counter()
+    size = 0
+    tail = b""
+    try:
         with urllib.request.urlopen(request, timeout=600) as response:
             while chunk := response.read(1 << 20):
                 size += len(chunk)
                 tail = (tail + chunk)[-64:]
+    finally:
         seconds = time.perf_counter() - started
         streaming.clear()
         sampler.join()
-        growth_mb = max(peak[pid] - before[pid] for pid in workers) / 1024
-        ok = tail.rstrip().endswith(b"}]")
-        return {
-            "rows": target_setup.STREAM_ROWS,
-            "seconds": round(seconds, 2),
-            "rows_per_s": round(target_setup.STREAM_ROWS / seconds),
-            "mb": round(size / 1e6, 1),
-            "rss_growth_mb": round(growth_mb, 1),
-            "errors": 0 if ok else 1,
-        }
+    growth_mb = max((peak[pid] - before[pid] for pid in workers), default=0) / 1024
+    ok = tail.rstrip().endswith(b"}]")
+    return {
+        "rows": target_setup.STREAM_ROWS,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(target_setup.STREAM_ROWS / seconds),
+        "mb": round(size / 1e6, 1),
+        "rss_growth_mb": round(growth_mb, 1),
+        "errors": 0 if ok else 1,
+    }
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -334,14 +385,14 @@ def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace
             )
             bare = bare_heartbeat[str(concurrency)]
             outcome["bare_flask_heartbeat"] = bare
-            outcome["service_vs_bare_flask_heartbeat"] = round(
-                outcome["service"]["rps"] / bare["rps"], 3
+            outcome["service_vs_bare_flask_heartbeat"] = ratio(
+                outcome["service"]["rps"], bare["rps"]
             )
             results.setdefault("any", {}).setdefault(scenario, {})[str(concurrency)] = outcome
     postgres = next((t for t in targets if t.name == "postgresql"), None)
     if "stream_1m" in options.scenario and postgres is not None:
         print(f"{'postgresql':10} stream_1m", flush=True)
-        results["postgresql"]["stream_1m"] = bench.stream(postgres)
+        results.setdefault("postgresql", {})["stream_1m"] = bench.stream(postgres)
     return results
 
 
@@ -383,7 +434,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 if scenario in SELECTS:
                     check(
                         f"{backend} {scenario} c=32 >= 0.6 x bare_flask",
-                        outcome["service_vs_bare_flask"] >= 0.6,
+                        (outcome["service_vs_bare_flask"] or 0) >= 0.6,
                         outcome["service_vs_bare_flask"],
                     )
                 if scenario == "select_pk":
@@ -395,7 +446,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 if scenario in ("refresh", "heartbeat"):
                     check(
                         f"{scenario} c=32 >= 0.8 x bare_flask heartbeat",
-                        outcome["service_vs_bare_flask_heartbeat"] >= 0.8,
+                        (outcome["service_vs_bare_flask_heartbeat"] or 0) >= 0.8,
                         outcome["service_vs_bare_flask_heartbeat"],
                     )
     return checks
@@ -416,6 +467,12 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
                     f"{s['mb']} MB in "
                     f"{s['seconds']} s, worker RSS +{s['rss_growth_mb']} MB, errors {s['errors']}"
                 )
+                for ref in ("bare_flask", "driver_loop"):
+                    if ref in s:
+                        lines.append(
+                            f"{'':10} {'':12} {'':>3} {s[ref]['rows_per_s']:>8,} rows/s {ref}"
+                            f" (service / {ref} = {s.get(f'service_vs_{ref}')})"
+                        )
                 continue
             for concurrency, o in by_concurrency.items():
                 s = o["service"]
@@ -466,12 +523,12 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="3 s runs, one each, 1 s warm-up")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
+    parser.add_argument("--duration", type=float, help="seconds per run (10; --quick 3)")
     parser.add_argument(
-        "--runs", type=int, default=3, help="runs per measurement; the median is kept (3)"
+        "--runs", type=int, help="runs per measurement; the median is kept (3; --quick 1)"
     )
     parser.add_argument(
-        "--warmup", type=float, default=3.0, help="warm-up seconds before each measurement (3)"
+        "--warmup", type=float, help="warm-up seconds before each measurement (2; --quick 1)"
     )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument(
@@ -483,8 +540,19 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenario", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
     options = parser.parse_args(argv)
-    if options.quick:
-        options.duration, options.runs, options.warmup = 3.0, 1, 1.0
+    # --quick changes the defaults only: `--quick --runs 3` is three 3 s runs.
+    defaults = (
+        {"duration": 3.0, "runs": 1, "warmup": 1.0}
+        if options.quick
+        else {
+            "duration": 10.0,
+            "runs": 3,
+            "warmup": 2.0,
+        }
+    )
+    for name, value in defaults.items():
+        if getattr(options, name) is None:
+            setattr(options, name, value)
     return options
 
 
@@ -492,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     options = options_from(argv)
     # A SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so servers and scratch databases go.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    # Started in the background (`make bench &`), a shell leaves SIGINT ignored; restore Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     wrk.ensure_installed()
     work = Path(tempfile.mkdtemp(prefix="dbc-bench-"))
     built: list[Target] = []
@@ -544,6 +615,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwritten to {options.output}")
         return 0
     finally:
+        # A second Ctrl-C (or a SIGTERM) during cleanup must not leave a server or a scratch
+        # database behind: the cleanup runs to the end with those signals held off.
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN)
+        print("stopping the servers and dropping the scratch databases...", flush=True)
         for server in servers:
             server.stop()
         for target in built:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,12 +58,15 @@ class Server:
         return found
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        """SIGTERM to the whole group (master and workers), SIGKILL after 30 s; never raises, so
+        the rest of the cleanup (the other server, the scratch databases) always runs."""
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
         self.log.close()
 
 

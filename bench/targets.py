@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 ROWS = 100_000
@@ -190,9 +191,16 @@ def driver_loop(target: Target, scenario: str, concurrency: int, seconds: float)
     ]
     for worker in workers:
         worker.start()
-    latencies = [value for _ in workers for value in queue.get()]
-    for worker in workers:
-        worker.join()
+    try:
+        # A loop that dies (a lost connection) never reports: wait a bounded time, not forever.
+        latencies = [value for _ in workers for value in queue.get(timeout=seconds + 120)]
+    except Empty:
+        raise RuntimeError(f"a driver_loop process for {target.name} {scenario} failed") from None
+    finally:
+        for worker in workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.kill()
     latencies.sort()
     return {
         "rps": round(len(latencies) / seconds, 1),
@@ -201,3 +209,24 @@ def driver_loop(target: Target, scenario: str, concurrency: int, seconds: float)
         "errors": 0,
         "requests": len(latencies),
     }
+
+
+def stream_loop(target: Target) -> tuple[int, float]:
+    """stream_1m's driver_loop: every row of `million` through a psycopg server-side cursor,
+    encoded in 1,000-row chunks by dbconnector's encoder. Returns (rows, seconds)."""
+    import psycopg
+
+    from dbconnector.results import encode_rows
+
+    started = time.perf_counter()
+    rows = 0
+    with (
+        psycopg.connect(dbname=target.spec["database"], **PG) as conn,
+        conn.cursor(name="bench_stream") as cursor,
+    ):
+        cursor.execute("SELECT * FROM million")
+        columns = [column.name for column in cursor.description or []]
+        while chunk := cursor.fetchmany(1000):
+            encode_rows(columns, chunk)
+            rows += len(chunk)
+    return rows, time.perf_counter() - started

@@ -1,8 +1,9 @@
 -- wrk script for DBConnector's benchmark: one script, the scenario named by its first argument.
 -- wrk -s scenario.lua URL -- MODE AUTH CONNTOKEN TABLE ROWS PAIRS_FILE
 --   MODE: select_pk | select_page | insert_one | refresh | get
--- Counts as errors every non-2xx answer and every body that is an {"error": ...} (the flood answer
--- is HTTP 200 {"error": "No Data"}), and prints one BENCH_JSON line for bench/wrk.py to parse.
+-- Counts as errors every non-2xx answer, every empty body and every body that is an {"error": ...}
+-- (the flood answer is HTTP 200 {"error": "No Data"}), and prints one BENCH_JSON line for
+-- bench/wrk.py to parse.
 
 local threads = {}
 local created = 0
@@ -61,7 +62,7 @@ function request()
 end
 
 function response(status, headers, body)
-  if status >= 300 or body:sub(1, 9) == '{"error":' then
+  if status >= 300 or body == "" or body:sub(1, 9) == '{"error":' then
     errors = errors + 1
   end
   if mode == "refresh" then

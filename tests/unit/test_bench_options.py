@@ -1,0 +1,29 @@
+"""bench/run.py's options: --quick changes defaults, never what was asked for explicitly; a
+reference that served nothing gives no ratio and a missed target, not a crash."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import run
+
+
+def test_quick_sets_only_what_was_not_given() -> None:
+    quick = run.options_from(["--quick", "--runs", "3"])
+    assert (quick.duration, quick.runs, quick.warmup) == (3.0, 3, 1.0)
+    full = run.options_from(["--duration", "5", "--backend", "sqlite", "--scenario", "select_pk"])
+    assert (full.duration, full.runs, full.warmup) == (5.0, 3, 2.0)
+    assert full.backend == ["sqlite"] and full.scenario == ["select_pk"]
+
+
+def test_a_reference_that_served_nothing_is_a_missed_target() -> None:
+    assert run.ratio(900.0, 1000.0) == 0.9
+    assert run.ratio(900.0, 0.0) is None
+    service = {"rps": 1600.0, "p50_ms": 10.0, "p99_ms": 20.0, "errors": 0}
+    results = {"sqlite": {"select_pk": {"32": {"service": service, "service_vs_bare_flask": None}}}}
+    met = {c["target"]: c["met"] for c in run.check_targets(results)}
+    assert met["sqlite select_pk c=32 >= 0.6 x bare_flask"] is False
+    assert met["sqlite select_pk c=32 >= 1500 req/s"] is True
+    assert met["sqlite select_pk c=32 p99 <= 5 x p50"] is True

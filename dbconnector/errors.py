@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, jsonify
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ def flood_response(retry_after: int | None = None) -> Response:
     return json_error(current_app.config["DBC_SETTINGS"].flood_status, {"error": FLOOD}, headers)
 
 
+METADATA_UNAVAILABLE = "The service's metadata database is unavailable; try again shortly"
+
 _HTTP_MESSAGES = {
     400: "Malformed request",
     404: "Not Found",
@@ -127,6 +130,16 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def _metadata_unavailable(exc: Exception) -> Response:
+        # Target failures never get here (runner.py turns them into ApiErrors), so this is the
+        # metadata database: down, restarting, or out of connections. Its message can hold the
+        # host, so it goes to the log at warning level and the caller gets only what happened.
+        log.warning("metadata database unavailable: %s", type(exc).__name__)
+        return json_error(503, {"error": METADATA_UNAVAILABLE}, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -1,0 +1,163 @@
+"""Servers a fault test may stop and start: a private PostgreSQL cluster, and DBConnector itself
+under gunicorn. The shared local servers are never touched."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not versions or not shutil.which("runuser"):
+        raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) or runuser")
+    return versions[-1].parent
+
+
+class PrivatePostgres:
+    """A throwaway cluster on its own port, run as the postgres user, trust auth on loopback."""
+
+    def __init__(self) -> None:
+        self.bin = postgres_bin()
+        self.dir = Path(tempfile.mkdtemp(prefix="dbc-pg-"))
+        shutil.chown(self.dir, "postgres")
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self._as_postgres(
+            self.bin / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync"
+        )
+        self.start()
+
+    def _as_postgres(self, *command: Any) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, command)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        self._as_postgres(
+            self.bin / "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            self.dir / "log",
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
+
+    def stop(self, mode: str = "immediate") -> None:
+        """`immediate` is a crash as the clients see it: connections cut, no goodbye."""
+        self._as_postgres(self.bin / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Service:
+    """`dbconnector serve` (gunicorn, the project's config) on a free port, output to a file."""
+
+    def __init__(self, data_dir: Path, **settings: str) -> None:
+        self.port = free_port()
+        self.log_path = data_dir / "service.log"
+        env = dict(os.environ)
+        env.update(
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            DBCONNECTOR_DATA_DIR=str(data_dir),
+            DBCONNECTOR_SECRET_KEY="fault-tests-secret-key-0123456789",
+            DBCONNECTOR_RATELIMIT="1000000/minute",
+            DBCONNECTOR_AUTH_RATELIMIT="1000000/minute",
+            DBCONNECTOR_WORKERS="2",
+            DBCONNECTOR_THREADS="4",
+        )
+        env.update(settings)
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dbconnector"), "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                if self.call("GET", "/admin/ok")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("the service did not start in 60 s")
+
+    def call(
+        self, method: str, path: str, body: Any = None, token: str = "", timeout: float = 30
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                return error.code, json.loads(raw)
+            except ValueError:
+                return error.code, raw.decode(errors="replace")
+
+    def login(self, username: str, password: str) -> str:
+        status, body = self.call("POST", "/v1/auth", {"username": username, "password": password})
+        assert status == 200, body
+        return body["authToken"]
+
+    def workers(self) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.process.pid:
+                    found.append(int(entry.name))
+        return found
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self._log.close()

@@ -10,7 +10,7 @@ export PORT ?= 8000
 export DBCONNECTOR_DEMO ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install run test lint format bench fuzz clean
+.PHONY: install run test lint format bench fuzz security clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench: install
 
 fuzz: install
 	$(BIN)/python security/fuzz.py
+
+security: install
+	$(BIN)/python security/sqlmap_scan.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

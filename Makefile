@@ -10,7 +10,7 @@ export PORT ?= 8000
 export DBCONNECTOR_DEMO ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install run test lint format bench fuzz security clean
+.PHONY: install run test lint format bench soak fuzz security clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ format: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+soak: install
+	$(BIN)/python bench/soak.py
 
 fuzz: install
 	$(BIN)/python security/fuzz.py

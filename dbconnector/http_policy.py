@@ -17,13 +17,14 @@ from flask import Flask, Response, request
 from .errors import ApiError
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
-_SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
+# Appended, not set: no view sets these, and extend() skips set()'s search for an old value.
+_SECURITY_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+]
 _CORS_METHODS = "GET, POST, PATCH, DELETE"
 _CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
 
@@ -49,7 +50,7 @@ def install(app: Flask, cors_origins: tuple[str, ...]) -> None:
     def _headers(response: Response) -> Response:
         headers = response.headers
         headers.setdefault("Cache-Control", "no-store")
-        headers.update(_SECURITY_HEADERS)
+        headers.extend(_SECURITY_HEADERS)
         if request.scheme == "https":
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         origin = request.headers.get("Origin")

@@ -77,12 +77,27 @@ def _registry() -> Any:
     return registry
 
 
+_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS", "HEAD"})
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
+    # labels() takes a lock and builds a key on every call; the children never change.
+    series = _children.get((endpoint, method, status))
+    if series is None:
+        series = (REQUESTS.labels(endpoint, method, str(status)), LATENCY.labels(endpoint))
+        _children[(endpoint, method, status)] = series
+    return series
+
+
 def _count(response: Response) -> Response:
     endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-    REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    method = request.method if request.method in _METHODS else "OTHER"  # bounded label values
+    requests, latency = _series(endpoint, method, response.status_code)
+    requests.inc()
     started = g.get("dbc_started")
     if started is not None:
-        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        latency.observe(time.perf_counter() - started)
     rows = g.get("dbc_rows")
     if rows:
         ROWS.labels(g.get("dbc_connection") or "").inc(rows)

@@ -58,8 +58,8 @@ def select(name: str) -> Response:
     else:
         sql, params = SELECT_PAGE.format(m=mark), (body["limit"], body["page"] * body["limit"])
     with engine.connect() as conn:
-        if driver.autocommit_reads:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if driver.read_options:  # as the service runs a select
+            conn = conn.execution_options(**driver.read_options)
         result = conn.exec_driver_sql(sql, params)
         columns = list(result.keys())
         rows = result.cursor.fetchall()

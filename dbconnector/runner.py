@@ -122,8 +122,8 @@ def select(svc: Services, target: Target, statement: Select) -> Response:
 def _read(svc: Services, target: Target, statement: Select) -> tuple[list[str], list]:
     conn = _connect(svc, target)
     try:
-        if target.driver.autocommit_reads:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if target.driver.read_options:
+            conn = conn.execution_options(**target.driver.read_options)
         result = conn.execute(statement)
         columns = list(result.keys())
         # Rows straight from the DB-API cursor: our columns are untyped, so SQLAlchemy would only

@@ -92,8 +92,9 @@ class Driver:
     pre_ping: ClassVar[bool] = True
     # Exceptions the driver raises beyond its DB-API Error classes.
     extra_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    # Run single selects outside a transaction: only where switching is free (client-side).
-    autocommit_reads: ClassVar[bool] = False
+    # Execution options for a single select, run outside a transaction where that is free
+    # (a client-side switch); {} runs it in the usual transaction.
+    read_options: ClassVar[dict[str, Any]] = {}
 
     # --- connecting ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ A connection string's `schema` becomes the search_path the same way.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Insert, text
 from sqlalchemy import column as sa_column
@@ -33,7 +33,7 @@ class PostgreSQLDriver(Driver):
     option_keys = _LIBPQ_OPTIONS
     # psycopg's autocommit is a client-side flag: a select then costs one round trip instead
     # of BEGIN, the query and ROLLBACK.
-    autocommit_reads = True
+    read_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         settings = [f"statement_timeout={int(target.statement_timeout * 1000)}"]

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import targets as target_setup
 import wrk
-from served import Server, free_port
+from served import Server, free_port, service_environment
 from targets import ROWS, Target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,21 +334,7 @@ def build_targets(options: argparse.Namespace, work: Path) -> list[Target]:
 
 
 def environment(work: Path, port: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        DBCONNECTOR_DATA_DIR=str(work / "data"),
-        DBCONNECTOR_SECRET_KEY=secrets.token_urlsafe(32),
-        DBCONNECTOR_DEMO="0",
-        DBCONNECTOR_OWNER_USERNAME=OWNER[0],
-        DBCONNECTOR_OWNER_PASSWORD=OWNER[1],
-        # Flood limits raised for the run: the benchmark measures serving, not refusing.
-        DBCONNECTOR_RATELIMIT="100000000/second",
-        DBCONNECTOR_AUTH_RATELIMIT="100000000/second",
-    )
-    env.setdefault("DBCONNECTOR_LOG_LEVEL", "WARNING")
-    return env
+    return service_environment(work, port, OWNER)
 
 
 def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace) -> dict[str, Any]:

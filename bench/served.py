@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +78,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def service_environment(work: Path, port: int, owner: tuple[str, str]) -> dict[str, str]:
+    """The environment of a served DBConnector: loopback, a fresh data dir and secret under
+    `work`, `owner` as its OWNER, and flood limits raised (these tools measure or attack
+    serving, not refusing)."""
+    env = dict(os.environ)
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        DBCONNECTOR_DATA_DIR=str(work / "data"),
+        DBCONNECTOR_SECRET_KEY=secrets.token_urlsafe(32),
+        DBCONNECTOR_DEMO="0",
+        DBCONNECTOR_OWNER_USERNAME=owner[0],
+        DBCONNECTOR_OWNER_PASSWORD=owner[1],
+        DBCONNECTOR_RATELIMIT="100000000/second",
+        DBCONNECTOR_AUTH_RATELIMIT="100000000/second",
+    )
+    env.setdefault("DBCONNECTOR_LOG_LEVEL", "WARNING")
+    return env
+
+
+def serve_service(work: Path, owner: tuple[str, str], **settings: str) -> Server:
+    """`dbconnector serve` on a free loopback port (settings: extra DBCONNECTOR_* variables)."""
+    port = free_port()
+    env = {**service_environment(work, port, owner), **settings}
+    command = [str(Path(sys.executable).parent / "dbconnector"), "serve"]
+    return Server("service", command, env, port, work / "service.log")
+
+
+def post_json(server: Server, path: str, body: Any, token: str = "") -> Any:
+    """POST a JSON body, return the JSON answer (an HTTP error raises)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        server.url(path), data=json.dumps(body).encode(), method="POST", headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())

@@ -11,20 +11,17 @@ content type and body as the document says. Exit status is schemathesis's.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import secrets
 import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from served import Server, free_port
+from served import post_json, serve_service
 
 CHECKS = ",".join(
     (
@@ -43,33 +40,13 @@ def main() -> int:
     options = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="dbc-fuzz-"))
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        DBCONNECTOR_DATA_DIR=str(work / "data"),
-        DBCONNECTOR_SECRET_KEY=secrets.token_urlsafe(32),
-        DBCONNECTOR_DEMO="1",
-        DBCONNECTOR_OWNER_USERNAME=OWNER[0],
-        DBCONNECTOR_OWNER_PASSWORD=OWNER[1],
-        DBCONNECTOR_RATELIMIT="100000000/second",
-        DBCONNECTOR_AUTH_RATELIMIT="100000000/second",
-    )
-    bin_dir = Path(sys.executable).parent
-    server = Server("service", [str(bin_dir / "dbconnector"), "serve"], env, port, work / "s.log")
+    server = serve_service(work, OWNER, DBCONNECTOR_DEMO="1")
     try:
-        request = urllib.request.Request(
-            server.url("/v1/auth"),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-            data=json.dumps({"username": OWNER[0], "password": OWNER[1]}).encode(),
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            token = json.loads(response.read())["authToken"]
+        login = {"username": OWNER[0], "password": OWNER[1]}
+        token = post_json(server, "/v1/auth", login)["authToken"]
         return subprocess.call(
             [
-                str(bin_dir / "schemathesis"),
+                str(Path(sys.executable).parent / "schemathesis"),
                 "run",
                 server.url("/v1/openapi.json"),
                 "--header",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import secrets
 import shutil
@@ -25,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,11 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from served import Server, free_port
+from served import Server, post_json, serve_service
 
 from dbconnector.bootstrap import TEST_TABLE_ROWS
 
 OWNER = ("sqlmap_owner", secrets.token_urlsafe(12))
+LOGIN = {"username": OWNER[0], "password": OWNER[1]}
 MARK = "*"
 # (endpoint, field, body with the marker in that field)
 CASES: list[tuple[str, str, dict]] = [
@@ -115,22 +114,9 @@ def drop_postgres(name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def api(server: Server, method: str, path: str, body: dict, token: str = "") -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(
-        server.url(path), data=json.dumps(body).encode(), method=method, headers=headers
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def scan(server: Server, work: Path, driver: str, conn_token: str, case: tuple, options) -> dict:
     endpoint, field, body = case
-    token = api(server, "POST", "/v1/auth", {"username": OWNER[0], "password": OWNER[1]})[
-        "authToken"
-    ]
+    token = post_json(server, "/v1/auth", LOGIN)["authToken"]
     data = json.dumps({"token": conn_token, **body})
     out = work / f"{driver}-{endpoint}-{field.replace(' ', '_')}"
     command = [
@@ -190,37 +176,17 @@ def main() -> int:
         subprocess.run(["apt-get", "install", "-y", "-q", "sqlmap"], check=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="dbc-sqlmap-"))
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        DBCONNECTOR_DATA_DIR=str(work / "data"),
-        DBCONNECTOR_SECRET_KEY=secrets.token_urlsafe(32),
-        DBCONNECTOR_DEMO="0",
-        DBCONNECTOR_OWNER_USERNAME=OWNER[0],
-        DBCONNECTOR_OWNER_PASSWORD=OWNER[1],
-        DBCONNECTOR_RATELIMIT="100000000/second",
-        DBCONNECTOR_AUTH_RATELIMIT="100000000/second",
-        DBCONNECTOR_LOG_LEVEL="WARNING",
-    )
     targets = {"sqlite": sqlite_target(work)} if "sqlite" in options.driver else {}
     scratch = postgres_target() if "postgresql" in options.driver else None
     if scratch:
         targets["postgresql"] = scratch[0]
-    bin_dir = Path(sys.executable).parent
-    server = Server(
-        "service", [str(bin_dir / "dbconnector"), "serve"], env, port, work / "service.log"
-    )
+    server = serve_service(work, OWNER)
     started = time.monotonic()
     try:
-        owner = api(server, "POST", "/v1/auth", {"username": OWNER[0], "password": OWNER[1]})[
-            "authToken"
-        ]
+        owner = post_json(server, "/v1/auth", LOGIN)["authToken"]
         tokens = {
-            driver: api(
+            driver: post_json(
                 server,
-                "POST",
                 "/v1/connection",
                 {"name": f"sqlmap-{driver}", "connectionString": spec},
                 owner,

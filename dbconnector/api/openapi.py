@@ -22,42 +22,25 @@ _ERROR = {
     "properties": {"error": {"type": "string"}},
     "required": ["error"],
 }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
 _COMMON_RESPONSES = {
-    "400": {
-        "description": 'Bad request: {"error": "..."}',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
-    "401": {
-        "description": 'Exactly {"error": "Missing Authentication Token"}, '
-        '{"error": "Expired Token"} '
-        'or {"error": "Bad Token"}',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
+    "400": _error('Bad request: {"error": "..."}'),
+    "401": _error(
+        'Exactly {"error": "Missing Authentication Token"}, {"error": "Expired Token"} '
+        'or {"error": "Bad Token"}'
+    ),
     "403": {"description": "Forbidden: {} (role, IP allowlist, disabled user or missing grant)"},
-    "404": {
-        "description": 'No such path: {"error": "Not Found"}',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
-    "405": {
-        "description": 'Method not allowed: {"error": "Method Not Allowed"}',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
-    "413": {
-        "description": 'Body over DBCONNECTOR_MAX_BODY_BYTES: {"error": "..."}',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
-    "415": {
-        "description": 'A body that is not JSON: {"error": "Content-Type must be ..."}',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
-    "500": {
-        "description": 'Unexpected failure: {"error": "..."} (never a stack trace)',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
-    "503": {
-        "description": 'A target database or a dependency is unreachable: {"error": "..."}',
-        "content": {"application/json": {"schema": _ERROR}},
-    },
+    "404": _error('No such path: {"error": "Not Found"}'),
+    "405": _error('Method not allowed: {"error": "Method Not Allowed"}'),
+    "413": _error('Body over DBCONNECTOR_MAX_BODY_BYTES: {"error": "..."}'),
+    "415": _error('A body that is not JSON: {"error": "Content-Type must be ..."}'),
+    "500": _error('Unexpected failure: {"error": "..."} (never a stack trace)'),
+    "503": _error('A target database or a dependency is unreachable: {"error": "..."}'),
 }
 _SUCCESS = {
     "description": 'OK; or, past a flood limit, {"error": "No Data"} with Retry-After '

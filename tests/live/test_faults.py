@@ -60,6 +60,17 @@ def _connection(service: Service, token: str, spec: dict, name: str) -> str:
     return body["connToken"]
 
 
+def _pg_connection(service: Service, token: str, server: PrivatePostgres, name: str) -> str:
+    spec = {
+        "driver": "postgresql",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "database": "target",
+        "user": "postgres",
+    }
+    return _connection(service, token, spec, name)
+
+
 def _sqlite_target(tmp_path: Path) -> dict:
     path = tmp_path / "side.db"
     with sqlite3.connect(path) as db:
@@ -112,18 +123,7 @@ def test_target_database_stopping_mid_load_gives_clean_errors_and_recovers(tmp_p
     service = _service(tmp_path)
     try:
         owner = service.login(*OWNER)
-        pg = _connection(
-            service,
-            owner,
-            {
-                "driver": "postgresql",
-                "host": "127.0.0.1",
-                "port": private_pg.port,
-                "database": "target",
-                "user": "postgres",
-            },
-            "crashing-pg",
-        )
+        pg = _pg_connection(service, owner, private_pg, "crashing-pg")
         side = _connection(service, owner, _sqlite_target(tmp_path), "side-sqlite")
         select = {"token": pg, "table": "items", "filter": [{"id": 7}]}
         load = Load(service, "/v1/select/postgresql", select, owner)
@@ -217,18 +217,7 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path, private_pg):
     service = _service(tmp_path)
     try:
         owner = service.login(*OWNER)
-        pg = _connection(
-            service,
-            owner,
-            {
-                "driver": "postgresql",
-                "host": "127.0.0.1",
-                "port": private_pg.port,
-                "database": "target",
-                "user": "postgres",
-            },
-            "slow-pg",
-        )
+        pg = _pg_connection(service, owner, private_pg, "slow-pg")
         answers: list[tuple[int, object]] = []
         slow = {"token": pg, "statement": "SELECT pg_sleep(2), 42 AS answer"}
         callers = [

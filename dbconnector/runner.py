@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from flask import Response
@@ -176,8 +176,13 @@ def _stream(
         conn.close()
 
 
+def _queued(svc: Services, target: Target) -> Any:
+    assert svc.pools is not None
+    return svc.pools.write_lock(target) if target.driver.queues_writes else nullcontext()
+
+
 def insert(svc: Services, target: Target, statement: Insert, rows: list[dict]) -> dict[str, Any]:
-    with _transaction(svc, target) as conn:
+    with _queued(svc, target), _transaction(svc, target) as conn:
         if len(rows) == 1:
             return {"Identity": target.driver.insert_identity(conn, statement, rows[0])}
         conn.execute(statement, rows)
@@ -185,12 +190,12 @@ def insert(svc: Services, target: Target, statement: Insert, rows: list[dict]) -
 
 
 def update(svc: Services, target: Target, statement: Update) -> dict[str, Any]:
-    with _transaction(svc, target) as conn:
+    with _queued(svc, target), _transaction(svc, target) as conn:
         return {"Updated": conn.execute(statement).rowcount}
 
 
 def delete(svc: Services, target: Target, statement: Delete) -> dict[str, Any]:
-    with _transaction(svc, target) as conn:
+    with _queued(svc, target), _transaction(svc, target) as conn:
         return {"Deleted": conn.execute(statement).rowcount}
 
 

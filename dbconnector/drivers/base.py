@@ -95,6 +95,9 @@ class Driver:
     # Execution options for a single select, run outside a transaction where that is free
     # (a client-side switch); {} runs it in the usual transaction.
     read_options: ClassVar[dict[str, Any]] = {}
+    # Writes queue on a per-target WriteLock (writelock.py) instead of in the database's own
+    # busy wait: for single-writer files (SQLite).
+    queues_writes: ClassVar[bool] = False
 
     # --- connecting ---------------------------------------------------------------------------
 

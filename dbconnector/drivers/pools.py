@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from ..metrics import watch_pool
+from ..writelock import WriteLock
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -22,6 +23,7 @@ class PoolRegistry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engines: dict[str, tuple[str, Engine]] = {}
+        self._write_locks: dict[str, WriteLock] = {}
         self._lock = threading.Lock()
 
     def engine(self, target: Target) -> Engine:
@@ -38,6 +40,18 @@ class PoolRegistry:
         if entry is not None:
             entry[1].dispose()  # idle connections close; ones in use finish first
         return engine
+
+    def write_lock(self, target: Target) -> WriteLock:
+        """The lock a target's writers queue on; its file lives in the data dir, not beside the
+        target database, and the service's workers all find it there."""
+        lock = self._write_locks.get(target.token)
+        if lock is None:
+            directory = self.settings.data_dir / "locks"
+            directory.mkdir(parents=True, exist_ok=True)
+            lock = self._write_locks.setdefault(
+                target.token, WriteLock(directory / f"{target.token}.lock")
+            )
+        return lock
 
     def discard(self, token: str) -> None:
         with self._lock:

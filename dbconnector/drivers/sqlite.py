@@ -60,6 +60,7 @@ class SQLiteDriver(Driver):
     # needs only to skip the BEGIN. (SQLAlchemy's AUTOCOMMIT level would reset the connection to
     # pysqlite's implicit transactions afterwards.)
     read_options: ClassVar[dict[str, Any]] = {"dbc_no_begin": True}
+    queues_writes = True
 
     def url(self, spec: Any) -> URL:
         database = spec.get("database")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from ..writelock import WriteLock
 
 
 def utcnow() -> dt.datetime:
@@ -41,43 +40,6 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     return create_engine(
         url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True, pool_recycle=1800
     )
-
-
-class WriteLock:
-    """Serialises the metadata writes of every thread and process sharing one SQLite file.
-
-    SQLite has one writer at a time, and a blocked writer waits in its busy handler by sleeping
-    (up to 100 ms a turn), which gave refresh a 400 ms p99 under load. Writers queue here instead,
-    on a thread lock and then an flock of a file beside the database, and are woken at once.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._thread = threading.RLock()
-        self._depth = 0
-        self._file: Any = None
-
-    def __enter__(self) -> WriteLock:
-        self._thread.acquire()
-        self._depth += 1
-        if self._depth == 1:
-            try:
-                self._file = self.path.open("a")
-                fcntl.flock(self._file, fcntl.LOCK_EX)
-            except BaseException:
-                self._release()
-                raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._file is not None:
-            self._file.close()  # closing drops the flock
-            self._file = None
-        self._thread.release()
 
 
 def _sqlite_transactions(engine: Engine) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 
 from dbconnector.drivers.liveness import ping_when_idle
-from dbconnector.store.db import WriteLock, make_engine, write
+from dbconnector.store.db import make_engine, write
+from dbconnector.writelock import WriteLock
 
 
 def _engine_counting_pings(path: Path, after: float):  # type: ignore[no-untyped-def]

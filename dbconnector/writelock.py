@@ -1,0 +1,44 @@
+"""WriteLock: one writer at a time on a SQLite file, across the threads and processes of a service.
+
+SQLite has one writer at a time, and a blocked writer waits in its busy handler by sleeping (up
+to 100 ms a turn). Under load that gave metadata refreshes a 400 ms p99 and SQLite-target inserts
+a 390 ms one. Writers queue here instead, on a thread lock and then an flock of a lock file, and
+the next one is woken as soon as the lock is free. Re-entrant within a thread.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from pathlib import Path
+from typing import Any
+
+
+class WriteLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._file: Any = None
+
+    def __enter__(self) -> WriteLock:
+        self._thread.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._file = self.path.open("a")
+                fcntl.flock(self._file, fcntl.LOCK_EX)
+            except BaseException:
+                self._release()
+                raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._file is not None:
+            self._file.close()  # closing drops the flock
+            self._file = None
+        self._thread.release()

@@ -104,6 +104,12 @@ def note_rows(count: int) -> None:
     g.dbc_rows = count
 
 
+def auditing() -> bool:
+    """Whether audit lines are written (DBCONNECTOR_LOG_LEVEL INFO or lower): callers skip
+    building a line's fields otherwise."""
+    return audit_log.isEnabledFor(logging.INFO)
+
+
 def audit(action: str, **fields: Any) -> None:
     """An audit line: who (the caller) did `action`, with ids and shapes only, never values."""
     principal = g.get("principal")

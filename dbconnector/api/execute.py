@@ -10,7 +10,7 @@ from .. import runner
 from ..auth import roles
 from ..auth.guard import current, requires
 from ..drivers.base import Output, ProcedureCall, Target
-from ..requestlog import audit, note_target
+from ..requestlog import audit, auditing, note_target
 from ..services import Services, services
 from ..sql import statements
 from ..sql.identifiers import parse_path
@@ -34,14 +34,15 @@ def _target(driver: str, data: dict[str, Any]) -> tuple[Services, Target, statem
     svc = services()
     target = resolve(svc, current(), data["token"], driver)
     note_target(target.name)
-    kind = (request.endpoint or "").rsplit(".", 1)[-1].removesuffix("_procedure")
-    audit(
-        f"execute.{kind}",
-        connection=target.name,
-        connection_id=target.connection_id,
-        driver=target.driver.name,
-        shape=shape_of(kind, data),
-    )
+    if auditing():
+        kind = (request.endpoint or "").rsplit(".", 1)[-1].removesuffix("_procedure")
+        audit(
+            f"execute.{kind}",
+            connection=target.name,
+            connection_id=target.connection_id,
+            driver=target.driver.name,
+            shape=shape_of(kind, data),
+        )
     place = statements.Place(
         target.driver.name, target.default_schema, svc.settings.select_max_rows
     )

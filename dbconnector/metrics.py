@@ -28,6 +28,7 @@ from prometheus_client import (
 )
 from sqlalchemy import Engine, event
 
+from .api.responses import PROMETHEUS, responds
 from .auth.clientip import client_address, is_allowed
 from .errors import Forbidden
 
@@ -57,6 +58,7 @@ POOL_OPEN = Gauge(
 def install(app: Flask, allowlist: str) -> None:
     app.after_request(_count)
 
+    @responds(PROMETHEUS, media="text/plain")
     @app.get("/admin/metrics")
     def metrics() -> Response:
         """Prometheus text format; only for DBCONNECTOR_METRICS_ALLOWLIST addresses."""

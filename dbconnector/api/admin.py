@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint
 
 from ..services import services
+from .responses import EMPTY, READY, responds
 
 bp = Blueprint("admin", __name__)
 READY_TIMEOUT = 2.0
@@ -25,12 +26,14 @@ READY_TIMEOUT = 2.0
 _checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dbc-ready")
 
 
+@responds(EMPTY)
 @bp.get("/admin/ok")
 def heartbeat() -> dict:
     """200 {} while the process serves requests."""
     return {}
 
 
+@responds(READY)
 @bp.get("/admin/ready")
 def ready() -> tuple[dict[str, Any], int]:
     """200 {"metadata": "ok", ...} when every dependency answers; 503 naming what does not."""

@@ -15,6 +15,7 @@ from ..jsonio import request_body
 from ..services import services
 from ..store import users as user_store
 from ..store.db import read, write
+from .responses import TOKENS, responds
 from .schemas import AuthRequest, RefreshRequest, load
 
 bp = Blueprint("auth", __name__)
@@ -22,6 +23,7 @@ bp = Blueprint("auth", __name__)
 INVALID_LOGIN = "Invalid username or password"
 
 
+@responds(TOKENS, flood=True)
 @bp.post("/v1/auth")
 def login() -> tuple[dict[str, Any], int]:
     """Authenticate with username and password; returns an authToken and a refreshToken."""
@@ -60,6 +62,7 @@ def login() -> tuple[dict[str, Any], int]:
 login.dbc_schema = (AuthRequest, "json")  # type: ignore[attr-defined]
 
 
+@responds(TOKENS, flood=True)
 @bp.post("/v1/auth/refresh")
 def refresh() -> tuple[dict[str, Any], int]:
     """Trade a refreshToken (and its authToken, expired or not) for a new pair; works once."""

@@ -19,6 +19,7 @@ from ..store.connections import ConnectionRecord
 from ..store.db import read, write
 from ..store.users import User
 from .common import accepts, creates
+from .responses import CONN_TOKEN, CONNECTIONS, EMPTY, USERS, responds
 from .schemas import ConnectionCreate, ConnectionUpdate, PageQuery
 
 bp = Blueprint("connections", __name__)
@@ -52,6 +53,7 @@ def _forget(token: str) -> None:
         svc.pools.discard(token)
 
 
+@responds(CONNECTIONS)
 @bp.get("/v1/connections")
 @bp.get("/v1/connection")
 @requires(ADMINS)
@@ -64,6 +66,7 @@ def list_connections(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [record.public(show_credentials=True) for record in records]
 
 
+@responds(CONNECTIONS)
 @bp.get("/v1/connections/<token>")
 @bp.get("/v1/connection/<token>")
 @requires(ALL_ROLES)
@@ -80,6 +83,7 @@ def get_connection(token: str) -> list[dict[str, Any]]:
     return [record.public(show_credentials=principal.admin)]
 
 
+@responds(CONN_TOKEN)
 @bp.get("/v1/connections/find/<name>")
 @bp.get("/v1/connection/find/<name>")
 @requires(ALL_ROLES)
@@ -93,6 +97,7 @@ def find_connection(name: str) -> dict[str, Any]:
     return {"connToken": record.token}
 
 
+@responds(USERS)
 @bp.get("/v1/connection/<token>/users")
 @bp.get("/v1/connections/<token>/users")
 @requires(ADMINS)
@@ -104,6 +109,7 @@ def connection_users(token: str) -> list[dict[str, Any]]:
     return [user.public() for user in granted]
 
 
+@responds(CONN_TOKEN)
 @creates
 @bp.post("/v1/connection")
 @bp.post("/v1/connections")
@@ -124,6 +130,7 @@ def create_connection(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return {"connToken": token}, 201
 
 
+@responds(EMPTY)
 @creates
 @bp.post("/v1/connection/<token>/user/<userid>")
 @bp.post("/v1/connections/<token>/users/<userid>")
@@ -146,6 +153,7 @@ def grant(token: str, userid: str) -> tuple[dict[str, Any], int]:
     return {}, 201
 
 
+@responds(EMPTY)
 @bp.patch("/v1/connections/<token>")
 @bp.patch("/v1/connection/<token>")
 @requires(ADMINS)
@@ -166,6 +174,7 @@ def update_connection(token: str, data: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@responds(EMPTY)
 @bp.delete("/v1/connections/<token>")
 @bp.delete("/v1/connection/<token>")
 @requires(ADMINS)
@@ -180,6 +189,7 @@ def delete_connection(token: str) -> dict[str, Any]:
     return {}
 
 
+@responds(EMPTY)
 @bp.delete("/v1/connection/<token>/user/<userid>")
 @bp.delete("/v1/connections/<token>/users/<userid>")
 @bp.delete("/v1/connection/<token>/users/<userid>")

@@ -26,6 +26,7 @@ from .execute_schemas import (
     SelectRequest,
     UpdateRequest,
 )
+from .responses import DELETED, INSERTED, PROCEDURE, RESULT_SETS, ROWS, UPDATED, responds
 
 bp = Blueprint("execute", __name__)
 
@@ -49,6 +50,7 @@ def _target(driver: str, data: dict[str, Any]) -> tuple[Services, Target, statem
     return svc, target, place
 
 
+@responds(ROWS)
 @bp.post("/v1/select/<driver>")
 @requires(roles.SELECT)
 @accepts(SelectRequest)
@@ -70,6 +72,7 @@ def select(driver: str, data: dict[str, Any]) -> Response:
     return runner.select(svc, target, statement)
 
 
+@responds(INSERTED)
 @bp.post("/v1/insert/<driver>")
 @requires(roles.INSERT)
 @accepts(InsertRequest)
@@ -82,6 +85,7 @@ def insert(driver: str, data: dict[str, Any]) -> dict[str, Any]:
     return runner.insert(svc, target, statement, rows)
 
 
+@responds(UPDATED)
 @bp.post("/v1/update/<driver>")
 @requires(roles.UPDATE)
 @accepts(UpdateRequest)
@@ -94,6 +98,7 @@ def update(driver: str, data: dict[str, Any]) -> dict[str, Any]:
     return runner.update(svc, target, statement)
 
 
+@responds(DELETED)
 @bp.post("/v1/delete/<driver>")
 @requires(roles.DELETE)
 @accepts(DeleteRequest)
@@ -104,6 +109,7 @@ def delete(driver: str, data: dict[str, Any]) -> dict[str, Any]:
     return runner.delete(svc, target, statement)
 
 
+@responds(RESULT_SETS)
 @bp.post("/v1/query/<driver>")
 @requires(roles.QUERY)
 @accepts(QueryRequest)
@@ -117,6 +123,7 @@ def query(driver: str, data: dict[str, Any]) -> Response:
     return runner.query(svc, target, expand(data["statement"], data.get("args")))
 
 
+@responds(PROCEDURE)
 @bp.post("/v1/exec/<driver>")
 @requires(roles.EXEC)
 @accepts(ExecRequest)

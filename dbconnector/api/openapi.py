@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, current_app
 
 from ..auth.roles import Role
 from .fields import Flag, WholeNumber
+from .responses import DOCUMENT, EMPTY, JSON, NO_DATA, responds
 
 bp = Blueprint("openapi", __name__)
 
@@ -34,7 +35,10 @@ _COMMON_RESPONSES = {
         'Exactly {"error": "Missing Authentication Token"}, {"error": "Expired Token"} '
         'or {"error": "Bad Token"}'
     ),
-    "403": {"description": "Forbidden: {} (role, IP allowlist, disabled user or missing grant)"},
+    "403": {
+        "description": "Forbidden: {} (role, IP allowlist, disabled user or missing grant)",
+        "content": {JSON: {"schema": EMPTY}},
+    },
     "404": _error('No such path: {"error": "Not Found"}'),
     "405": _error('Method not allowed: {"error": "Method Not Allowed"}'),
     "413": _error('Body over DBCONNECTOR_MAX_BODY_BYTES: {"error": "..."}'),
@@ -42,10 +46,7 @@ _COMMON_RESPONSES = {
     "500": _error('Unexpected failure: {"error": "..."} (never a stack trace)'),
     "503": _error('A target database or a dependency is unreachable: {"error": "..."}'),
 }
-_SUCCESS = {
-    "description": 'OK; or, past a flood limit, {"error": "No Data"} with Retry-After '
-    "(DBCONNECTOR_FLOOD_STATUS, 200 by default)",
-}
+_FLOODED = 'past a flood limit, {"error": "No Data"} with Retry-After (DBCONNECTOR_FLOOD_STATUS)'
 
 
 def _roles_text(bits: int) -> str:
@@ -70,6 +71,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
 
+    flood_status = str(app.config["DBC_SETTINGS"].flood_status)
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
@@ -77,13 +79,38 @@ def build_spec(app: Flask) -> dict[str, Any]:
         view = app.view_functions[rule.endpoint]
         path = _PATH_PARAM.sub(r"{\1}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(view, rule.arguments)
+            operation = _operation(view, rule.arguments, flood_status)
+            paths.setdefault(path, {})[method.lower()] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
-def _operation(view: Any, arguments: set[str]) -> dict[str, Any]:
+def _responses(view: Any, flood_status: str) -> dict[str, Any]:
+    """The success answer (@responds, @creates) and, for flood-checked views, the flood answer;
+    both may share a status (200 by default), so their schemas are then alternatives."""
+    success = "201" if getattr(view, "dbc_created", False) else "200"
+    media, schema = getattr(view, "dbc_response", (JSON, None))
+    answers: dict[str, list[tuple[str, str, Any]]] = {success: [("Success", media, schema)]}
+    if getattr(view, "dbc_roles", None) is not None or getattr(view, "dbc_flood", False):
+        answers.setdefault(flood_status, []).append((_FLOODED, JSON, NO_DATA))
+    responses: dict[str, Any] = dict(_COMMON_RESPONSES)
+    for status, alternatives in answers.items():
+        by_media: dict[str, list[Any]] = {}
+        for _, kind, body in alternatives:
+            by_media.setdefault(kind, []).append(body)
+        content = {
+            kind: {"schema": bodies[0] if len(bodies) == 1 else {"anyOf": bodies}}
+            for kind, bodies in by_media.items()
+            if None not in bodies
+        }
+        responses[status] = {"description": "; or ".join(a[0] for a in alternatives)}
+        if content:
+            responses[status]["content"] = content
+    return responses
+
+
+def _operation(view: Any, arguments: set[str], flood_status: str) -> dict[str, Any]:
     doc = (view.__doc__ or "").strip()
     summary, _, description = doc.partition("\n")
     operation: dict[str, Any] = {
@@ -92,10 +119,8 @@ def _operation(view: Any, arguments: set[str]) -> dict[str, Any]:
             {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
             for name in sorted(arguments)
         ],
-        "responses": {"200": _SUCCESS, **_COMMON_RESPONSES},
+        "responses": _responses(view, flood_status),
     }
-    if getattr(view, "dbc_created", False):
-        operation["responses"]["201"] = {"description": "Created"}
     if description.strip():
         operation["description"] = " ".join(description.split())
     roles = getattr(view, "dbc_roles", None)
@@ -118,6 +143,7 @@ def _operation(view: Any, arguments: set[str]) -> dict[str, Any]:
     return operation
 
 
+@responds(DOCUMENT)
 @bp.get("/v1/openapi.json")
 def openapi_document() -> dict[str, Any]:
     """This API as an OpenAPI 3 document."""

@@ -18,6 +18,7 @@ from ..store import users as user_store
 from ..store.db import read, write
 from ..store.users import User
 from .common import accepts, creates
+from .responses import EMPTY, GRANTED_CONNECTIONS, USER_ID, USERS, responds
 from .schemas import PageQuery, UserCreate, UserUpdate
 
 bp = Blueprint("users", __name__)
@@ -45,6 +46,7 @@ def managed_user(conn: Connection, principal: Principal, identifier: str) -> Use
     return user
 
 
+@responds(USERS)
 @bp.get("/v1/users")
 @bp.get("/v1/user")
 @requires(ADMINS)
@@ -56,6 +58,7 @@ def list_users(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [user.public() for user in users]
 
 
+@responds(USERS)
 @bp.get("/v1/users/<identifier>")
 @bp.get("/v1/user/<identifier>")
 @requires(ALL_ROLES)
@@ -65,6 +68,7 @@ def get_user(identifier: str) -> list[dict[str, Any]]:
         return [visible_user(conn, current(), identifier).public()]
 
 
+@responds(GRANTED_CONNECTIONS)
 @bp.get("/v1/users/<identifier>/connections")
 @bp.get("/v1/user/<identifier>/connections")
 @requires(ALL_ROLES)
@@ -82,6 +86,7 @@ def user_connections(identifier: str) -> list[dict[str, Any]]:
     ]
 
 
+@responds(USER_ID)
 @creates
 @bp.post("/v1/users")
 @bp.post("/v1/user")
@@ -103,6 +108,7 @@ def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return {"id": user_id}, 201
 
 
+@responds(EMPTY)
 @bp.patch("/v1/users/<identifier>")
 @bp.patch("/v1/user/<identifier>")
 @requires(ADMINS)
@@ -137,6 +143,7 @@ def update_user(identifier: str, data: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@responds(EMPTY)
 @bp.delete("/v1/users/<identifier>")
 @bp.delete("/v1/user/<identifier>")
 @requires(ADMINS)

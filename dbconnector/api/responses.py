@@ -1,0 +1,101 @@
+"""What each endpoint answers on success, as JSON Schema, for the OpenAPI document.
+
+A view declares its success body with `@responds(SCHEMA)` above its route decorators (another
+media type with `media=`; `flood=True` for a view that runs a flood check itself, as views
+behind `@requires` do already; 201 comes from `@creates`). The OpenAPI builder puts it in the
+document and the tests check real answers against it, so a view whose body drifts from its
+declaration fails `make test`. A new endpoint (an /admin one, say) needs nothing more than this
+decorator; a test refuses an operation whose success body is undocumented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+JSON = "application/json"
+
+
+def responds(schema: dict[str, Any], *, media: str = JSON, flood: bool = False) -> Callable[[F], F]:
+    def mark(view: F) -> F:
+        view.dbc_response = (media, schema)  # type: ignore[attr-defined]
+        view.dbc_flood = flood  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_NULLABLE_STR = {"type": "string", "nullable": True}
+_BOOL = {"type": "boolean"}
+
+EMPTY = {"type": "object", "maxProperties": 0}
+NO_DATA = _object({"error": {"type": "string", "enum": ["No Data"]}})
+
+TOKENS = _object({"userid": _INT, "authToken": _STR, "refreshToken": _STR})
+USER = _object(
+    {
+        "ID": _INT,
+        "Username": _STR,
+        "Password": {"type": "string", "enum": ["*****"]},
+        "IPAddresses": _NULLABLE_STR,
+        "Enabled": _BOOL,
+        "Role": _INT,
+        "TTL": _NULLABLE_STR,
+    }
+)
+USERS = _array(USER)
+USER_ID = _object({"id": _INT})
+_CONNECTION_PROPERTIES = {
+    "ID": _INT,
+    "Token": _STR,
+    "Name": _STR,
+    "Description": _NULLABLE_STR,
+    "ConnectionString": _STR,
+    "Enabled": _BOOL,
+    "Count": _INT,
+    "LastUse": {"type": "string", "nullable": True, "format": "date-time"},
+}
+CONNECTIONS = _array(_object(_CONNECTION_PROPERTIES))
+GRANTED_CONNECTIONS = _array(
+    _object({"Username": _STR, "userid": _INT, "connid": _INT, **_CONNECTION_PROPERTIES})
+)
+CONN_TOKEN = _object({"connToken": _STR})
+
+_ROW = {"type": "object", "description": "column name -> value"}
+ROWS = _array(_ROW)
+# One result set: its rows; none or several: an array of arrays of rows.
+RESULT_SETS = {"type": "array", "items": {"anyOf": [_ROW, _array(_ROW)]}}
+INSERTED = {
+    "oneOf": [
+        _object({"Identity": {"nullable": True, "anyOf": [_INT, _STR, {"type": "number"}]}}),
+        _object({"result": {"type": "string", "enum": ["success"]}}),
+    ]
+}
+UPDATED = _object({"Updated": _INT})
+DELETED = _object({"Deleted": _INT})
+PROCEDURE = {
+    "anyOf": [
+        RESULT_SETS,
+        _object({"result": RESULT_SETS, "output": {"type": "object"}}),
+    ]
+}
+
+READY = _object({"metadata": _STR}, required=["metadata"])
+READY["additionalProperties"] = _STR
+DOCUMENT = _object({"openapi": _STR, "paths": {"type": "object"}})
+PROMETHEUS = _STR

@@ -42,6 +42,11 @@ _COMMON_RESPONSES = {
     "404": _error('No such path: {"error": "Not Found"}'),
     "405": _error('Method not allowed: {"error": "Method Not Allowed"}'),
     "413": _error('Body over DBCONNECTOR_MAX_BODY_BYTES: {"error": "..."}'),
+    # gunicorn's own answer (limit_request_line), before the service sees the request.
+    "414": {
+        "description": "Request line over 4094 bytes: gunicorn's HTML page, not JSON",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
     "415": _error('A body that is not JSON: {"error": "Content-Type must be ..."}'),
     "500": _error('Unexpected failure: {"error": "..."} (never a stack trace)'),
     "503": _error('A target database or a dependency is unreachable: {"error": "..."}'),

@@ -40,6 +40,7 @@ def test_every_operation_documents_its_success_body_and_errors(env):
             success = responses.get("201") or responses["200"]
             assert success.get("content"), f"{method.upper()} {path} has no documented body"
             assert responses["403"]["content"]["application/json"]["schema"]["maxProperties"] == 0
+            assert list(responses["414"]["content"]) == ["text/html"]  # from gunicorn
             for status in ("400", "401", "404", "405", "413", "415", "500", "503"):
                 schema = responses[status]["content"]["application/json"]["schema"]
                 assert schema["required"] == ["error"]

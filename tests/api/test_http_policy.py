@@ -90,3 +90,14 @@ def test_cors_for_a_configured_origin_only(make_env):
     assert call.status_code == 200
     assert call.headers["Access-Control-Allow-Origin"] == "https://app.example.org"
     assert "Origin" in call.headers.get_all("Vary")
+
+
+def test_a_patch_body_that_is_not_json_gets_415_and_changes_nothing(env):
+    user = env.user(1)
+    before = env.owner.get(f"/v1/users/{user.userid}").get_json()
+    response = env.owner.patch(
+        f"/v1/users/{user.userid}", data="ttl=5m", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert response.get_json() == {"error": "Content-Type must be application/json"}
+    assert env.owner.get(f"/v1/users/{user.userid}").get_json() == before

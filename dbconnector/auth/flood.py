@@ -4,7 +4,8 @@ Built on `limits` (the storage and window algorithms flask-limiter itself uses) 
 flask-limiter's decorators: those bind to one Limiter at import time and count before the view's
 own code runs, while our key is the *authenticated* user id, known only after the token check, and
 tests run several apps (memory and Redis) in one process. Counts live in
-DBCONNECTOR_RATELIMIT_STORAGE_URL (memory:// in one process, redis:// shared by every instance).
+DBCONNECTOR_RATELIMIT_STORAGE_URL (memory:// in one process, redis:// shared by every instance);
+in-process counts use our own thread-free LocalWindows rather than limits' MemoryStorage.
 
 If Redis becomes unreachable, counting moves to this process's memory, so limits still hold
 (per instance rather than shared) and the service keeps serving: flood control must not take it
@@ -20,10 +21,11 @@ import threading
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from ..errors import Flooded
+from .local_windows import LocalWindows
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,12 @@ class FloodGuard:
         self, storage_url: str, user_limits: str, auth_limits: str, prefix: str = "dbc"
     ) -> None:
         shared = not storage_url.startswith("memory://")
-        self.storage: Storage = storage_from_string(
-            storage_url, **(_REDIS_OPTIONS if shared else {})
+        self.storage: Storage = (
+            storage_from_string(storage_url, **_REDIS_OPTIONS) if shared else LocalWindows()
         )
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         # The in-memory stand-in used while the shared storage is down.
-        self.fallback = SlidingWindowCounterRateLimiter(MemoryStorage()) if shared else None
+        self.fallback = SlidingWindowCounterRateLimiter(LocalWindows()) if shared else None
         self.degraded = False
         self._retry_at = 0.0
         self._lock = threading.Lock()

@@ -25,6 +25,8 @@ from .drivers.errors import connect_failure, statement_failure
 from .requestlog import note_rows
 from .results import ResultSpool, dumps, encode_rows
 from .services import Services
+from .sql import plans
+from .sql.statements import Place
 
 log = logging.getLogger(__name__)
 
@@ -93,42 +95,58 @@ def _end_session(conn: Connection, target: Target) -> None:
         conn.invalidate()
 
 
-def select(svc: Services, target: Target, statement: Select) -> Response:
+def select(svc: Services, target: Target, place: Place, body: dict[str, Any]) -> Response:
     """Most selects are small: run them once with at most FETCH_ROWS + 1 rows on a plain cursor
-    (one round trip; autocommit where that costs nothing), and answer whole. Only when more rows
-    come back is the statement run again on a streaming (server-side) cursor."""
-    limit = statement._limit  # SQLAlchemy's own record of .limit(); None when unbounded
-    small = limit is not None and limit <= FETCH_ROWS
-    probe = statement if small else statement.limit(FETCH_ROWS + 1)
+    (one round trip; autocommit where that costs nothing), as SQL compiled once per shape
+    (sql/plans.py), and answer whole. Only when more rows come back is the statement run again
+    on a streaming (server-side) cursor."""
+    request = plans.select_request(place, body, FETCH_ROWS + 1)
+    assert svc.pools is not None
+    cache = plans.cache_for(svc.pools.engine(target).dialect)
+    plan = cache.get(request.key)
+    # A shape not seen yet goes through the full builder before any connection is made, so a
+    # bad table, field or sort string is a 400 that costs the target nothing.
+    statement = None if plan is not None else request.statement(place, request.read_limit)
     if svc.usage is not None:
         svc.usage.record(target.connection_id)
     try:
-        columns, rows = _read(svc, target, probe)
+        columns, rows, plan = _read(svc, target, request, plan, statement)
     except SQLAlchemyError as exc:
         if not getattr(exc, "connection_invalidated", False):
             raise statement_failure(exc, target) from None
         # The pooled connection had died (server restart, killed session): pooled connections
         # are pinged only after being idle (drivers/liveness.py), so a read retries once.
         try:
-            columns, rows = _read(svc, target, probe)
+            columns, rows, plan = _read(svc, target, request, plan, statement)
         except SQLAlchemyError as again:
             raise statement_failure(again, target) from None
-    if small or len(rows) <= FETCH_ROWS:  # the whole answer: send it with a Content-Length
+    if request.whole or len(rows) <= FETCH_ROWS:  # the whole answer: send it with a Content-Length
         note_rows(len(rows))
         return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype=JSON)
-    return _streamed(svc, target, statement)
+    return _streamed(svc, target, request.statement(place))
 
 
-def _read(svc: Services, target: Target, statement: Select) -> tuple[list[str], list]:
+def _read(
+    svc: Services,
+    target: Target,
+    request: plans.SelectRequest,
+    plan: plans.Plan | None,
+    statement: Select | None,
+) -> tuple[list[str], list, plans.Plan]:
     conn = _connect(svc, target)
     try:
+        if plan is None:
+            assert statement is not None
+            # Compiled on a connected engine: dialects learn the server's version on connect.
+            plan = plans.compile_plan(conn.dialect, statement, request)
+            plans.cache_for(conn.dialect).put(request.key, plan)
         if target.driver.read_options:
             conn = conn.execution_options(**target.driver.read_options)
-        result = conn.execute(statement)
+        result = conn.exec_driver_sql(plan.sql, plan.parameters(request))
         columns = list(result.keys())
         # Rows straight from the DB-API cursor: our columns are untyped, so SQLAlchemy would only
         # wrap each row in a Row object on the way.
-        return columns, result.cursor.fetchall()
+        return columns, result.cursor.fetchall(), plan
     except SQLAlchemyError as exc:
         _after_failure(conn, exc, target)
         raise

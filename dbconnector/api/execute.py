@@ -60,16 +60,7 @@ def select(driver: str, data: dict[str, Any]) -> Response:
     `limit` needs `sort`; with `sort` and no `limit`, 100 rows. Large results are streamed.
     """
     svc, target, place = _target(driver, data)
-    statement = statements.select_statement(
-        place,
-        data["table"],
-        data.get("fields"),
-        data.get("filter"),
-        data.get("sort"),
-        data.get("limit"),
-        data.get("page"),
-    )
-    return runner.select(svc, target, statement)
+    return runner.select(svc, target, place, data)
 
 
 @responds(INSERTED)

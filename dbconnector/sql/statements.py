@@ -46,7 +46,7 @@ class Place:
     max_rows: int = 0
 
 
-def _as_list(value: Any, what: str) -> list:
+def as_list(value: Any, what: str) -> list:
     if value is None:
         return []
     if isinstance(value, str):
@@ -58,7 +58,7 @@ def _as_list(value: Any, what: str) -> list:
 
 def _order_by(sort: Any) -> list:
     clauses = []
-    for entry in _as_list(sort, "sort"):
+    for entry in as_list(sort, "sort"):
         if not isinstance(entry, str):
             raise BadRequest('sort must be an array of strings like "ID DESC"')
         match = _SORT.match(entry)
@@ -96,7 +96,7 @@ def select_statement(
     page: int | None = None,
 ) -> Select:
     source = table_clause(table, place.default_schema, place.dialect)
-    names = _as_list(fields, "fields")
+    names = as_list(fields, "fields")
     if not all(isinstance(name, str) for name in names):
         raise BadRequest("fields must be an array of strings")
     star = any(name.strip() == "*" for name in names)
@@ -118,7 +118,7 @@ def select_statement(
 
 
 def _column_names(fields: Any) -> list[str]:
-    names = _as_list(fields, "fields")
+    names = as_list(fields, "fields")
     if not names:
         raise BadRequest("Insert must have fields defined")
     parsed = []

@@ -2,7 +2,12 @@
 
 gthread workers: each request mostly waits on a database, so threads serve many at once while
 the per-process connection pools stay small. Environment: HOST (127.0.0.1), PORT (8000),
-DBCONNECTOR_WORKERS (2), DBCONNECTOR_THREADS (8).
+DBCONNECTOR_WORKERS (2), DBCONNECTOR_THREADS (4).
+
+Chosen by `make bench` (select_pk at 32 connections, 2 CPUs, one run; bench/README.md): gthread
+2x4 served PostgreSQL 1,949 req/s (p99 40 ms) against 1,448 (p99 99 ms) for 2x8, where threads
+mostly queue on the GIL; sync workers (4 or 8) and gevent (2 or 4; SQLite blocks its loop, p99
+above 1 s) did no better. Workloads dominated by slow statements may want more threads.
 """
 
 import os
@@ -12,7 +17,7 @@ import tempfile
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("DBCONNECTOR_WORKERS", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("DBCONNECTOR_THREADS", "8"))
+threads = int(os.environ.get("DBCONNECTOR_THREADS", "4"))
 # gthread workers heartbeat from their main thread, so a long statement does not trip this;
 # statement time is bounded by DBCONNECTOR_STATEMENT_TIMEOUT instead.
 timeout = 120

@@ -93,16 +93,18 @@ def _series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
 
 
 def _count(response: Response) -> Response:
-    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-    method = request.method if request.method in _METHODS else "OTHER"  # bounded label values
+    # The real request and g, once: each access through Flask's proxies costs a context lookup.
+    req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+    endpoint = req.url_rule.rule if req.url_rule else "unmatched"
+    method = req.method if req.method in _METHODS else "OTHER"  # bounded label values
     requests, latency = _series(endpoint, method, response.status_code)
     requests.inc()
-    started = g.get("dbc_started")
+    started = getattr(ctx, "dbc_started", None)
     if started is not None:
         latency.observe(time.perf_counter() - started)
-    rows = g.get("dbc_rows")
+    rows = getattr(ctx, "dbc_rows", None)
     if rows:
-        ROWS.labels(g.get("dbc_connection") or "").inc(rows)
+        ROWS.labels(getattr(ctx, "dbc_connection", None) or "").inc(rows)
     return response
 
 

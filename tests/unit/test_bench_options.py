@@ -27,3 +27,21 @@ def test_a_reference_that_served_nothing_is_a_missed_target() -> None:
     assert met["sqlite select_pk c=32 >= 0.6 x bare_flask"] is False
     assert met["sqlite select_pk c=32 >= 1500 req/s"] is True
     assert met["sqlite select_pk c=32 p99 <= 5 x p50"] is True
+
+
+def test_a_run_with_an_idle_worker_is_unbalanced() -> None:
+    assert run.is_balanced([500, 480])
+    assert run.is_balanced([500, 160])
+    assert not run.is_balanced([900, 3])  # one worker took every connection
+    assert run.is_balanced([])
+
+
+def test_cpu_ticks_count_this_process_and_read_zero_when_gone() -> None:
+    import os
+    import time
+
+    start, deadline = run.cpu_ticks(os.getpid()), time.process_time() + 0.1
+    while time.process_time() < deadline:
+        pass
+    assert run.cpu_ticks(os.getpid()) >= start + 5  # 100 ticks per second on Linux
+    assert run.cpu_ticks(2**22 + 12345) == 0

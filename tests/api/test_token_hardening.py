@@ -16,6 +16,8 @@ from sqlalchemy import select, update
 
 from dbconnector.auth.roles import Role
 from dbconnector.keys import jwt_key
+from dbconnector.store import refresh_tokens as refresh_store
+from dbconnector.store.refresh_tokens import SWEEP_SECONDS
 from dbconnector.store.tables import refresh_tokens, users
 from tests.conftest import OWNER, TEST_SECRET, Caller, build_app
 
@@ -78,7 +80,7 @@ def test_an_unknown_refresh_token_is_not_a_reuse(env):
     assert refresh(user).status_code == 200
 
 
-def test_spent_rows_are_kept_until_expiry_then_swept(env):
+def test_spent_rows_are_kept_until_expiry_then_swept(env, monkeypatch):
     user = env.user(Role.READ)
     jti = jwt.decode(user.refresh_token, options={"verify_signature": False})["jti"]
     assert refresh(user).status_code == 200
@@ -91,7 +93,12 @@ def test_spent_rows_are_kept_until_expiry_then_swept(env):
         conn.execute(
             update(refresh_tokens).where(refresh_tokens.c.jti == jti).values(expires_at=past)
         )
-    env.anon.login(*OWNER)  # issuing a token sweeps expired rows
+    env.anon.login(*OWNER)  # within a minute of the last sweep: the expired row stays
+    with engine.connect() as conn:
+        assert conn.execute(select(refresh_tokens).where(refresh_tokens.c.jti == jti)).first()
+    # A minute on, issuing a token sweeps expired rows.
+    monkeypatch.setattr(refresh_store, "_swept_at", [time.monotonic() - SWEEP_SECONDS])
+    env.anon.login(*OWNER)
     with engine.connect() as conn:
         assert (
             conn.execute(select(refresh_tokens).where(refresh_tokens.c.jti == jti)).first() is None

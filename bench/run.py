@@ -100,6 +100,7 @@ def prepare_service(server: Server, targets: list[Target]) -> dict[str, str]:
 
 
 UNBALANCED_RETRIES = 4
+LOG_LEVEL = os.environ.get("DBCONNECTOR_LOG_LEVEL", "INFO")
 
 
 def cpu_ticks(pid: int) -> int:
@@ -371,7 +372,9 @@ def build_targets(options: argparse.Namespace, work: Path) -> list[Target]:
 
 
 def environment(work: Path, port: int) -> dict[str, str]:
-    return service_environment(work, port, OWNER)
+    # Production's logging: a JSON request line per call (and an audit line per statement), here
+    # into the server's log file. DBCONNECTOR_LOG_LEVEL in the caller's environment overrides it.
+    return {**service_environment(work, port, OWNER), "DBCONNECTOR_LOG_LEVEL": LOG_LEVEL}
 
 
 def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace) -> dict[str, Any]:

@@ -12,10 +12,12 @@ endpoints the statement's shape (table, fields, filter keys, sort), never its va
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sys
+import threading
 import time
 from typing import Any
 
@@ -54,6 +56,63 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+FLUSH_SECONDS = 0.2
+
+
+class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes lines in batches: one write per FLUSH_SECONDS instead of one per line.
+
+    Each write is a system call that gives up the GIL, and under gunicorn's threads taking it
+    back costs far more than the write itself: with a request line per call, writing line by
+    line cost about 12% of /admin/ok's throughput (make bench, 2 CPUs). A line at WARNING or
+    above is written at once with everything pending, so an error is never held back; a worker
+    killed by SIGKILL loses at most the last FLUSH_SECONDS of lines (a normal exit writes them:
+    logging.shutdown flushes every handler).
+    """
+
+    def __init__(self, stream: Any, interval: float = FLUSH_SECONDS) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._pending: list[str] = []
+        self._flusher_pid = 0  # the process whose flusher thread runs (none after a fork)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Handler.handle holds self.lock around emit.
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        if record.levelno >= logging.WARNING or len(self._pending) >= 1000:
+            self._write()
+        elif self._flusher_pid != os.getpid():
+            self._flusher_pid = os.getpid()
+            threading.Thread(
+                target=self._flush_every_interval, name="log-flush", daemon=True
+            ).start()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write()
+
+    def _write(self) -> None:
+        if not self._pending:
+            return
+        text, self._pending = "".join(self._pending), []
+        # A closed or full stream must not break the request that logged (as logging itself
+        # never raises into callers by default).
+        with contextlib.suppress(Exception):
+            self.stream.write(text)
+            self.stream.flush()
+
+    def _flush_every_interval(self) -> None:
+        pid = os.getpid()
+        while self._flusher_pid == pid:
+            time.sleep(self.interval)
+            self.flush()
+
+
 def configure_logging(level: str, form: str) -> None:
     """Root logging to stdout, as JSON lines or as text; idempotent (tests build many apps)."""
     # Neither format shows where a line was logged from, or the thread or process name, so the
@@ -67,7 +126,7 @@ def configure_logging(level: str, form: str) -> None:
     root.setLevel(level)
     handler = next((h for h in root.handlers if getattr(h, "dbc", False)), None)
     if handler is None:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = BatchingStreamHandler(sys.stdout)
         handler.dbc = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     handler.setFormatter(

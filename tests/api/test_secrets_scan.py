@@ -320,6 +320,8 @@ def test_no_secret_in_logs_bodies_or_data_dir(make_env, tmp_path, debug_logs, ca
     workflow = Workflow(send, Secrets(), OWNER[1], target)
     workflow.run()
     env.services.usage.close()  # flush buffered usage, as a stopping worker does
+    for handler in logging.getLogger().handlers:  # and the batched log lines
+        handler.flush()
     captured = capfd.readouterr()
     log_text = "\n".join(debug_logs) + captured.out + captured.err
     assert "sqlalchemy.engine" in log_text  # DEBUG really reached the libraries' loggers

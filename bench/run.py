@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import targets as target_setup
 import wrk
-from served import Server, free_port, service_environment
+from served import Server, cpu_ticks, free_port, service_environment
 from targets import ROWS, Target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,15 +101,6 @@ def prepare_service(server: Server, targets: list[Target]) -> dict[str, str]:
 
 UNBALANCED_RETRIES = 4
 LOG_LEVEL = os.environ.get("DBCONNECTOR_LOG_LEVEL", "INFO")
-
-
-def cpu_ticks(pid: int) -> int:
-    """A process's user + system CPU time so far, in clock ticks (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
 
 
 def is_balanced(used: list[int]) -> bool:

@@ -50,16 +50,7 @@ class Server:
 
     def workers(self) -> list[int]:
         """The gunicorn master's children (its workers)."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.process.pid:
-                    found.append(int(entry.name))
-        return found
+        return children(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM to the whole group (master and workers), SIGKILL after 30 s; never raises, so
@@ -72,6 +63,33 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
         self.log.close()
+
+
+def _stat(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (so field 1 is the parent's pid)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a gunicorn master's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(entry.name)[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_ticks(pid: int) -> int:
+    """A process's user + system CPU time so far, in clock ticks (0 once it is gone)."""
+    try:
+        fields = _stat(pid)
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def free_port() -> int:

@@ -18,6 +18,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+# bench/ holds scripts, not a package; its /proc helpers serve these servers too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from served import children, cpu_ticks
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -145,16 +149,14 @@ class Service:
         return body["authToken"]
 
     def workers(self) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.process.pid:
-                    found.append(int(entry.name))
-        return found
+        return children(self.process.pid)
+
+    def busiest_worker(self, seconds: float = 0.5) -> int:
+        """The worker that used the most CPU over `seconds` (the one serving the load)."""
+        workers = self.workers()
+        before = {pid: cpu_ticks(pid) for pid in workers}
+        time.sleep(seconds)
+        return max(workers, key=lambda pid: cpu_ticks(pid) - before[pid])
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -189,10 +189,20 @@ def test_a_killed_worker_loses_only_its_own_requests(tmp_path):
     service = _service(tmp_path)
     try:
         owner = service.login(*OWNER)
-        side = _connection(service, owner, _sqlite_target(tmp_path), "side-sqlite")
-        load = Load(service, "/v1/select/sqlite", {"token": side, "table": "t"}, owner, threads=6)
+        target = _sqlite_target(tmp_path)
+        with sqlite3.connect(target["database"]) as db:  # a select that keeps a worker busy
+            db.execute(
+                "CREATE VIEW slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1"
+                " FROM c WHERE x < 200000) SELECT count(*) AS n FROM c"
+            )
+        side = _connection(service, owner, target, "side-sqlite")
+        load = Load(
+            service, "/v1/select/sqlite", {"token": side, "table": "slow"}, owner, threads=6
+        )
         time.sleep(1)
-        victim = service.workers()[0]
+        # A worker with selects in flight: with new connections per call, gunicorn may hand them
+        # all to one worker for a while, and killing an idle one would prove nothing.
+        victim = service.busiest_worker()
         killed_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         time.sleep(2)

@@ -39,7 +39,7 @@ class SelectRequest:
     key: tuple
     values: list[Any]
     offset: int
-    read_limit: int | None  # the LIMIT the read runs with (None: no limit)
+    read_limit: int  # the LIMIT the read runs with: the caller's, or probe_rows when larger
     whole: bool  # the caller asked for at most read_limit rows, so the read is the answer
     body: dict[str, Any]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import http_policy, jsonio, metrics, requestlog
+from . import envelope, http_policy, jsonio, metrics, requestlog
 from .auth import tokens
 from .auth.flood import FloodGuard
 from .cache import TTLCache
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
     jsonio.install(app)
+    envelope.install(app)  # inside ProxyFix: it must see the client's scheme
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
@@ -54,7 +55,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     _register_blueprints(app)
     http_policy.install(app, settings.cors_origins)
-    requestlog.install(app)
     metrics.install(app, settings.metrics_allowlist)
     return app
 

@@ -3,9 +3,10 @@
 - Request bodies are JSON: a POST, PUT or PATCH carrying a body with another Content-Type gets
   415. This also shuts out the cross-site requests a browser sends without a CORS preflight
   (form posts and text/plain). A body with no Content-Type at all is read as JSON.
-- Security headers on every answer: the API serves JSON only, so nothing may frame it, run
-  scripts from it, sniff it as HTML, cache it or leak a Referer. HSTS when the request came over
-  HTTPS (directly, or through trusted proxies: DBCONNECTOR_TRUSTED_PROXIES).
+- Security headers on every answer (added by envelope.Envelope, below Flask): the API serves
+  JSON only, so nothing may frame it, run scripts from it, sniff it as HTML, cache it or leak a
+  Referer. HSTS when the request came over HTTPS (directly, or through trusted proxies:
+  DBCONNECTOR_TRUSTED_PROXIES).
 - CORS is off unless DBCONNECTOR_CORS_ORIGINS lists exact origins. Tokens travel in the
   Authorization header, never in cookies, so credentials are never allowed.
 """
@@ -17,16 +18,30 @@ from flask import Flask, Response, request
 from .errors import ApiError
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
-# Appended, not set: no view sets these, and extend() skips set()'s search for an old value.
-_SECURITY_HEADERS = [
+# Constants, valid as written: they are appended to the WSGI header list as they are, with no
+# per-value check (see envelope.py for why that matters).
+_SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
     ("Referrer-Policy", "no-referrer"),
     ("Cross-Origin-Resource-Policy", "same-origin"),
-]
+)
+_NO_STORE = ("Cache-Control", "no-store")
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 _CORS_METHODS = "GET, POST, PATCH, DELETE"
 _CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
+
+
+def security_headers(headers: list[tuple[str, str]], https: bool) -> list[tuple[str, str]]:
+    """An answer's WSGI headers plus the security headers: Cache-Control: no-store unless the
+    view chose one, and HSTS when the request came over HTTPS."""
+    extra = list(_SECURITY_HEADERS)
+    if not any(name.lower() == "cache-control" for name, _ in headers):
+        extra.append(_NO_STORE)
+    if https:
+        extra.append(_HSTS)
+    return headers + extra
 
 
 class UnsupportedMediaType(ApiError):
@@ -46,19 +61,17 @@ def install(app: Flask, cors_origins: tuple[str, ...]) -> None:
                 raise UnsupportedMediaType("Content-Type must be application/json")
         return None
 
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        headers = response.headers
-        headers.setdefault("Cache-Control", "no-store")
-        headers.extend(_SECURITY_HEADERS)
-        if request.scheme == "https":
-            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        origin = request.headers.get("Origin")
-        if allowed and origin in allowed:
-            headers["Access-Control-Allow-Origin"] = origin
-            headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-ID"
-            headers.add("Vary", "Origin")
-        return response
+    if allowed:  # no hook at all when CORS is off
+
+        @app.after_request
+        def _cors(response: Response) -> Response:
+            origin = request.headers.get("Origin")
+            if origin in allowed:
+                headers = response.headers
+                headers["Access-Control-Allow-Origin"] = origin
+                headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-ID"
+                headers.add("Vary", "Origin")
+            return response
 
 
 def _has_body() -> bool:

@@ -14,10 +14,9 @@ names, never a value, a token or a credential.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -56,8 +55,6 @@ POOL_OPEN = Gauge(
 
 
 def install(app: Flask, allowlist: str) -> None:
-    app.after_request(_count)
-
     @responds(PROMETHEUS, media="text/plain")
     @app.get("/admin/metrics")
     def metrics() -> Response:
@@ -92,20 +89,23 @@ def _series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
     return series
 
 
-def _count(response: Response) -> Response:
-    # The real request and g, once: each access through Flask's proxies costs a context lookup.
-    req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
-    endpoint = req.url_rule.rule if req.url_rule else "unmatched"
-    method = req.method if req.method in _METHODS else "OTHER"  # bounded label values
-    requests, latency = _series(endpoint, method, response.status_code)
+def count(
+    endpoint: str | None,
+    method: str,
+    status: int,
+    seconds: float | None,
+    rows: int | None,
+    connection: str | None,
+) -> None:
+    """One answered request: its route (None when no route matched), status and duration, and
+    the rows it returned from `connection`."""
+    method = method if method in _METHODS else "OTHER"  # bounded label values
+    requests, latency = _series(endpoint or "unmatched", method, status)
     requests.inc()
-    started = getattr(ctx, "dbc_started", None)
-    if started is not None:
-        latency.observe(time.perf_counter() - started)
-    rows = getattr(ctx, "dbc_rows", None)
+    if seconds is not None:
+        latency.observe(seconds)
     if rows:
-        ROWS.labels(getattr(ctx, "dbc_connection", None) or "").inc(rows)
-    return response
+        ROWS.labels(connection or "").inc(rows)
 
 
 def count_flood_refusal() -> None:

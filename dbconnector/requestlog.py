@@ -23,9 +23,9 @@ import time
 from typing import Any
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Request, Response, g, request
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # fullmatch: "$" would allow a "\n"
 _FIELDS = "dbc"  # the LogRecord attribute holding a line's structured fields
 
 request_log = logging.getLogger("dbconnector.request")
@@ -137,9 +137,14 @@ def configure_logging(level: str, form: str) -> None:
     )
 
 
-def install(app: Flask) -> None:
-    app.before_request(_start)
-    app.after_request(_finish)
+# Set on the WSGI environ by envelope.Envelope as each request arrives.
+REQUEST_ID = "dbc.request_id"
+STARTED = "dbc.started"
+
+
+def usable_request_id(given: str | None) -> str | None:
+    """A caller's X-Request-ID when it is short and plain (safe to echo and log), else None."""
+    return given if given and _REQUEST_ID.fullmatch(given) else None
 
 
 def new_request_id() -> str:
@@ -148,35 +153,23 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def _start() -> None:
-    ctx = g._get_current_object()  # type: ignore[attr-defined]
-    ctx.dbc_started = time.perf_counter()
-    given = request.headers.get("X-Request-ID", "")
-    ctx.dbc_request_id = given if _REQUEST_ID.match(given) else new_request_id()
-
-
-def _finish(response: Response) -> Response:
-    # The real request and g, once: each access through Flask's proxies costs a context lookup.
-    ctx = g._get_current_object()  # type: ignore[attr-defined]
-    request_id = getattr(ctx, "dbc_request_id", None) or new_request_id()
-    response.headers["X-Request-ID"] = request_id
-    if request_log.isEnabledFor(logging.INFO):
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        principal = getattr(ctx, "principal", None)
-        started = getattr(ctx, "dbc_started", None)
-        fields = {
-            "request_id": request_id,
-            "method": req.method,
-            "endpoint": req.url_rule.rule if req.url_rule else None,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-            "user_id": principal.id if principal else None,
-            "connection": getattr(ctx, "dbc_connection", None),
-            "rows": getattr(ctx, "dbc_rows", None),
-            "streamed": response.is_streamed or None,
-        }
-        request_log.info("request", extra={_FIELDS: fields})
-    return response
+def log_request(req: Request, ctx: Any, response: Response, seconds: float | None) -> None:
+    """The request line: ids, route and outcome, never a path, a body or a value."""
+    if not request_log.isEnabledFor(logging.INFO):
+        return
+    principal = getattr(ctx, "principal", None)
+    fields = {
+        "request_id": req.environ.get(REQUEST_ID),
+        "method": req.method,
+        "endpoint": req.url_rule.rule if req.url_rule else None,
+        "status": response.status_code,
+        "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
+        "user_id": principal.id if principal else None,
+        "connection": getattr(ctx, "dbc_connection", None),
+        "rows": getattr(ctx, "dbc_rows", None),
+        "streamed": response.is_streamed or None,
+    }
+    request_log.info("request", extra={_FIELDS: fields})
 
 
 def note_target(connection_name: str) -> None:
@@ -199,7 +192,7 @@ def audit(action: str, **fields: Any) -> None:
     principal = g.get("principal")
     line = {
         "action": action,
-        "request_id": g.get("dbc_request_id"),
+        "request_id": request.environ.get(REQUEST_ID),
         "actor_id": principal.id if principal else None,
         **fields,
     }

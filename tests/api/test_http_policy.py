@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from dbconnector.drivers.base import FETCH_ROWS
 from tests.conftest import OWNER
 
 LOGIN = f'{{"username": "{OWNER[0]}", "password": "{OWNER[1]}"}}'
@@ -38,6 +41,62 @@ def test_json_content_types_are_accepted(env, content_type):
 def test_a_body_without_content_type_is_read_as_json(env):
     response = env.client.post("/v1/auth", data=LOGIN)
     assert response.status_code == 200 and "authToken" in response.get_json()
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/admin/ok", 200),
+        ("get", "/v1/users", 200),
+        ("get", "/nowhere", 404),
+        ("delete", "/admin/ok", 405),
+        ("get", "/admin/metrics", 200),  # text/plain, built outside the JSON provider
+        ("get", "/v1/openapi.json", 200),
+    ],
+)
+def test_every_kind_of_answer_carries_each_header_once(env, method, path, status):
+    response = getattr(env.owner, method)(path)
+    assert response.status_code == status
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get_all(name) == [value], name
+    assert len(response.headers.get_all("X-Request-ID")) == 1
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_a_refused_body_and_a_streamed_answer_carry_the_headers(env, tmp_path):
+    refused = env.client.post("/v1/auth", data=LOGIN, content_type="text/plain")
+    assert refused.status_code == 415
+    path = tmp_path / "big.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE big (id INTEGER PRIMARY KEY)")
+        db.executemany("INSERT INTO big VALUES (?)", [(i,) for i in range(FETCH_ROWS + 10)])
+    token = env.connection({"driver": "sqlite", "database": str(path)})
+    streamed = env.owner.post(
+        "/v1/select/sqlite", json={"token": token, "table": "big", "fields": ["id"]}
+    )
+    assert streamed.status_code == 200 and streamed.is_streamed
+    assert len(streamed.get_json()) == FETCH_ROWS + 10
+    for response in (refused, streamed):
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers.get_all(name) == [value], name
+
+
+def test_hsts_when_a_trusted_proxy_says_https(make_env):
+    env = make_env(trusted_proxies=1)
+    response = env.client.get("/admin/ok", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    plain = make_env().client.get("/admin/ok", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in plain.headers  # no proxy is trusted
 
 
 @pytest.mark.parametrize("path", ["/admin/ok", "/v1/users", "/nowhere"])

@@ -42,6 +42,13 @@ def test_an_unusable_request_id_is_replaced(env, given):
     assert returned != given and len(returned) == 32
 
 
+def test_a_request_id_with_a_line_break_is_replaced(env):
+    # Straight into the WSGI environ: the id is echoed as a header without werkzeug's checks.
+    response = env.client.get("/admin/ok", environ_overrides={"HTTP_X_REQUEST_ID": "abc\n"})
+    returned = response.headers["X-Request-ID"]
+    assert "\n" not in returned and len(returned) == 32
+
+
 def test_routes_not_paths_are_logged_so_conn_tokens_stay_out(env, lines):
     token = env.connection({"driver": "sqlite", "database": "/nowhere.db"})
     env.owner.get(f"/v1/connections/{token}")

@@ -56,17 +56,18 @@ def install(app: Flask) -> None:
 
 
 def _account(response: Response) -> Response:
-    # The real request and g, once: each access through Flask's proxies costs a context lookup.
-    req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+    # The real request and g once (each access through Flask's proxies costs a context lookup),
+    # and g's __dict__, where a name the request never set costs no AttributeError.
+    req, noted = request._get_current_object(), g.__dict__  # type: ignore[attr-defined]
     started = req.environ.get(STARTED)
     seconds = time.perf_counter() - started if started is not None else None
-    requestlog.log_request(req, ctx, response, seconds)
+    requestlog.log_request(req, noted, response, seconds)
     metrics.count(
         req.url_rule.rule if req.url_rule else None,
         req.method,
         response.status_code,
         seconds,
-        getattr(ctx, "dbc_rows", None),
-        getattr(ctx, "dbc_connection", None),
+        noted.get("dbc_rows"),
+        noted.get("dbc_connection"),
     )
     return response

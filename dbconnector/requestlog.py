@@ -153,11 +153,14 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def log_request(req: Request, ctx: Any, response: Response, seconds: float | None) -> None:
-    """The request line: ids, route and outcome, never a path, a body or a value."""
+def log_request(
+    req: Request, noted: dict[str, Any], response: Response, seconds: float | None
+) -> None:
+    """The request line: ids, route and outcome, never a path, a body or a value. `noted` is
+    what the request set on flask.g (its __dict__: a missing name costs no AttributeError)."""
     if not request_log.isEnabledFor(logging.INFO):
         return
-    principal = getattr(ctx, "principal", None)
+    principal = noted.get("principal")
     fields = {
         "request_id": req.environ.get(REQUEST_ID),
         "method": req.method,
@@ -165,8 +168,8 @@ def log_request(req: Request, ctx: Any, response: Response, seconds: float | Non
         "status": response.status_code,
         "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
         "user_id": principal.id if principal else None,
-        "connection": getattr(ctx, "dbc_connection", None),
-        "rows": getattr(ctx, "dbc_rows", None),
+        "connection": noted.get("dbc_connection"),
+        "rows": noted.get("dbc_rows"),
         "streamed": response.is_streamed or None,
     }
     request_log.info("request", extra={_FIELDS: fields})

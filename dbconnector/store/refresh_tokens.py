@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 import time
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from .db import utcnow
 from .tables import refresh_tokens, users
@@ -21,6 +21,21 @@ class Redeemed(enum.Enum):
     SPENT = "spent"  # a reuse: the token was valid once and has been used already
     UNKNOWN = "unknown"  # never issued, revoked, expired and swept, or paired otherwise
 
+
+# The statements of every refresh, built once: building and cache-keying SQLAlchemy statements
+# per call was a sixth of a refresh's CPU.
+_MINE = (
+    (refresh_tokens.c.jti == bindparam("b_jti"))
+    & (refresh_tokens.c.user_id == bindparam("b_user_id"))
+    & (refresh_tokens.c.access_jti == bindparam("b_access_jti"))
+)
+_ADD = insert(refresh_tokens)
+_SPEND = (
+    update(refresh_tokens)
+    .where(_MINE, refresh_tokens.c.spent_at.is_(None))
+    .values(spent_at=bindparam("b_now"))
+)
+_FIND = select(refresh_tokens.c.jti).where(_MINE)
 
 SWEEP_SECONDS = 60.0
 _swept_at = [-SWEEP_SECONDS]  # this process's last sweep (time.monotonic)
@@ -34,27 +49,16 @@ def add(conn: Connection, jti: str, user_id: int, access_jti: str, expires_at: d
         _swept_at[0] = now
         conn.execute(delete(refresh_tokens).where(refresh_tokens.c.expires_at < utcnow()))
     conn.execute(
-        insert(refresh_tokens).values(
-            jti=jti, user_id=user_id, access_jti=access_jti, expires_at=expires_at
-        )
+        _ADD, {"jti": jti, "user_id": user_id, "access_jti": access_jti, "expires_at": expires_at}
     )
 
 
 def redeem(conn: Connection, jti: str, user_id: int, access_jti: str) -> Redeemed:
     """Mark the token spent. The conditional UPDATE lets exactly one concurrent caller win."""
-    mine = (
-        (refresh_tokens.c.jti == jti)
-        & (refresh_tokens.c.user_id == user_id)
-        & (refresh_tokens.c.access_jti == access_jti)
-    )
-    result = conn.execute(
-        update(refresh_tokens)
-        .where(mine, refresh_tokens.c.spent_at.is_(None))
-        .values(spent_at=utcnow())
-    )
-    if result.rowcount == 1:
+    mine = {"b_jti": jti, "b_user_id": user_id, "b_access_jti": access_jti}
+    if conn.execute(_SPEND, {**mine, "b_now": utcnow()}).rowcount == 1:
         return Redeemed.OK
-    spent = conn.execute(select(refresh_tokens.c.jti).where(mine)).first()
+    spent = conn.execute(_FIND, mine).first()
     return Redeemed.SPENT if spent else Redeemed.UNKNOWN
 
 

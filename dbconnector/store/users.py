@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, true, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.roles import Role
@@ -66,6 +66,9 @@ def from_row(row: Any) -> User:
 
 
 MAX_ID = 2**31 - 1
+# Built once: every authenticated request on a cold principal cache and every refresh runs one.
+_BY_ID = select(*COLUMNS).where(users.c.id == bindparam("b_id"))
+_BY_USERNAME = select(*COLUMNS).where(users.c.username == bindparam("b_username"))
 
 
 def get(conn: Connection, identifier: int | str) -> User | None:
@@ -75,15 +78,14 @@ def get(conn: Connection, identifier: int | str) -> User | None:
     if isinstance(identifier, int):
         if not 0 < identifier <= MAX_ID:  # beyond any id: no round trip, no integer overflow
             return None
-        clause = users.c.id == identifier
+        row = conn.execute(_BY_ID, {"b_id": identifier}).first()
     else:
-        clause = users.c.username == identifier
-    row = conn.execute(select(*COLUMNS).where(clause)).first()
+        row = conn.execute(_BY_USERNAME, {"b_username": identifier}).first()
     return from_row(row) if row else None
 
 
 def get_by_username(conn: Connection, username: str) -> User | None:
-    row = conn.execute(select(*COLUMNS).where(users.c.username == username)).first()
+    row = conn.execute(_BY_USERNAME, {"b_username": username}).first()
     return from_row(row) if row else None
 
 

@@ -194,7 +194,16 @@ def _variants(env) -> dict[str, str]:
         "signature stripped": f"{head}.{body}.",
         "signature cut": f"{head}.{body}",
         "refresh token as authToken": env.owner.refresh_token,
+        # Signed with the real key, but not a token this service issues:
+        "no exp": jwt.encode(without(claims, "exp"), real_key, "HS256"),
+        "no type": jwt.encode(without(claims, "type"), real_key, "HS256"),
+        "no jti": jwt.encode(without(claims, "jti"), real_key, "HS256"),
+        "numeric sub": jwt.encode({**claims, "sub": 1}, real_key, "HS256"),
     }
+
+
+def without(claims: dict, name: str) -> dict:
+    return {key: value for key, value in claims.items() if key != name}
 
 
 VARIANTS = [
@@ -209,6 +218,10 @@ VARIANTS = [
     "signature stripped",
     "signature cut",
     "refresh token as authToken",
+    "no exp",
+    "no type",
+    "no jti",
+    "numeric sub",
 ]
 
 

@@ -134,3 +134,18 @@ def test_not_ready_without_the_metadata_database(tmp_path):
     assert response.get_json() == {"error": "Not ready", "metadata": "unavailable"}
     assert "127.0.0.1" not in response.get_data(as_text=True)
     assert client.get("/admin/ok").get_json() == {}
+
+
+def test_gunicorns_own_lines_still_format_after_the_app_configures_logging(env):
+    """configure_logging's speed switches are process-wide; gunicorn's worker-side lines
+    ("Worker exiting", "Error handling request") print %(process)d and must still format."""
+    import os
+
+    from gunicorn.glogging import Logger
+
+    record = logging.getLogger("gunicorn.error").makeRecord(
+        "gunicorn.error", logging.INFO, __file__, 1, "Worker exiting (pid: %s)", (42,), None
+    )
+    line = logging.Formatter(Logger.error_fmt, Logger.datefmt).format(record)
+    assert line.endswith(f"[{os.getpid()}] [INFO] Worker exiting (pid: 42)")
+    assert logging.Formatter("%(thread)d %(threadName)s").format(record).split()[0].isdigit()

@@ -20,7 +20,7 @@ from typing import Any
 
 # bench/ holds scripts, not a package; its /proc helpers serve these servers too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from served import children, cpu_ticks
+from served import children
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,15 +151,45 @@ class Service:
     def workers(self) -> list[int]:
         return children(self.process.pid)
 
-    def busiest_worker(self, seconds: float = 0.5) -> int:
-        """The worker that used the most CPU over `seconds` (the one serving the load)."""
-        workers = self.workers()
-        before = {pid: cpu_ticks(pid) for pid in workers}
-        time.sleep(seconds)
-        return max(workers, key=lambda pid: cpu_ticks(pid) - before[pid])
+    def worker_serving(self, timeout: float = 10) -> int:
+        """A worker holding a client's connection right now: a request in flight (each call
+        opens its own connection and closes it when answered). CPU over a past interval cannot
+        say that: gunicorn may have handed every open connection to the other worker since."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            accepted = _accepted_sockets(self.port)
+            for pid in self.workers():
+                if accepted & _socket_inodes(pid):
+                    return pid
+            time.sleep(0.01)
+        raise AssertionError(f"no worker held a client connection within {timeout} s")
 
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
         self._log.close()
+
+
+def _accepted_sockets(port: int) -> set[str]:
+    """Inodes of established TCP sockets whose local end is `port`: the server's side of each
+    client connection (the listening socket is in state 0A, not 01)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    return inodes

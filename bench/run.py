@@ -116,7 +116,11 @@ def ratio(service: float, reference: float) -> float | None:
 
 def median_run(measure: Callable[[], dict[str, Any]], runs: int) -> dict[str, Any]:
     """The median of `runs` runs by requests/s, with every run's numbers kept."""
-    results = [measure() for _ in range(runs)]
+    return median_of([measure() for _ in range(runs)])
+
+
+def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median requests/s, with the errors of all and every run's requests/s."""
     middle = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
     return {
         **middle,
@@ -143,6 +147,49 @@ def refresh_pairs(server: Server, count: int, path: Path) -> None:
     path.write_text("\n".join(pairs) + "\n")
 
 
+class Measurement:
+    """wrk driving one path of one server: a warm-up, then balanced runs."""
+
+    def __init__(
+        self,
+        options: argparse.Namespace,
+        server: Server,
+        path: str,
+        mode: str,
+        concurrency: int,
+        load: wrk.Load,
+        fresh: Callable[[], wrk.Load] | None,
+    ) -> None:
+        self.options, self.server, self.path, self.mode = options, server, path, mode
+        self.concurrency, self.load, self.fresh = concurrency, load, fresh
+        self.rejected = 0  # unbalanced runs repeated
+
+    def once(self, seconds: float) -> dict[str, Any]:
+        load = self.fresh() if self.fresh else self.load
+        return wrk.run(
+            self.server.url(self.path), self.mode, self.concurrency, seconds, load
+        ).as_dict()
+
+    def warm_up(self) -> None:
+        if self.options.warmup:
+            self.once(self.options.warmup)
+
+    def balanced_run(self) -> dict[str, Any]:
+        # gthread workers sometimes accept every one of wrk's connections in one worker, which
+        # then serves alone (README: "What the numbers say"). Such a run measures the kernel's
+        # accept race, not the app, so it is repeated (the service and bare_flask alike); the
+        # count is recorded.
+        workers = self.server.workers()
+        for _ in range(UNBALANCED_RETRIES):
+            before = [cpu_ticks(pid) for pid in workers]
+            result = self.once(self.options.duration)
+            used = [cpu_ticks(pid) - start for pid, start in zip(workers, before, strict=True)]
+            if self.concurrency < 2 * len(workers) or is_balanced(used):
+                return result
+            self.rejected += 1
+        return result
+
+
 class Bench:
     def __init__(
         self,
@@ -155,7 +202,7 @@ class Bench:
         self.options, self.service, self.bare = options, service, bare
         self.conn_tokens, self.work = conn_tokens, work
 
-    def wrk(
+    def measurement(
         self,
         server: Server,
         path: str,
@@ -163,34 +210,24 @@ class Bench:
         concurrency: int,
         load: wrk.Load,
         fresh: Callable[[], wrk.Load] | None = None,
-    ) -> dict[str, Any]:
-        def once(seconds: float) -> dict[str, Any]:
-            return wrk.run(
-                server.url(path), mode, concurrency, seconds, fresh() if fresh else load
-            ).as_dict()
+    ) -> Measurement:
+        """One wrk load on `server`, to be run (warm-up, then --runs runs) by side_by_side."""
+        return Measurement(self.options, server, path, mode, concurrency, load, fresh)
 
-        if self.options.warmup:
-            once(self.options.warmup)
-        rejected = [0]
-
-        def balanced_run() -> dict[str, Any]:
-            # gthread workers sometimes accept every one of wrk's connections in one worker,
-            # which then serves alone (README: "What the numbers say"). Such a run measures the
-            # kernel's accept race, not the app, so it is repeated (the service and bare_flask
-            # alike); the count is recorded.
-            workers = server.workers()
-            for _ in range(UNBALANCED_RETRIES):
-                before = [cpu_ticks(pid) for pid in workers]
-                result = once(self.options.duration)
-                used = [cpu_ticks(pid) - start for pid, start in zip(workers, before, strict=True)]
-                if concurrency < 2 * len(workers) or is_balanced(used):
-                    return result
-                rejected[0] += 1
-            return result
-
-        outcome = median_run(balanced_run, self.options.runs)
-        outcome["unbalanced_runs_repeated"] = rejected[0]
-        return outcome
+    def side_by_side(self, *measurements: Measurement) -> list[dict[str, Any]]:
+        """Each measurement's median of --runs runs, taken in turns (A, B, A, B, ...) after every
+        warm-up: the machine drifts by several per cent over minutes, and a ratio of runs taken
+        minutes apart measured that drift as much as the service."""
+        for measurement in measurements:
+            measurement.warm_up()
+        results: list[list[dict[str, Any]]] = [[] for _ in measurements]
+        for _ in range(self.options.runs):
+            for measurement, runs in zip(measurements, results, strict=True):
+                runs.append(measurement.balanced_run())
+        return [
+            {**median_of(runs), "unbalanced_runs_repeated": measurement.rejected}
+            for measurement, runs in zip(measurements, results, strict=True)
+        ]
 
     def user_load(self, target: Target, table: str = "bench") -> Callable[[], wrk.Load]:
         # A fresh token per wrk run, so none expires mid-run.
@@ -202,10 +239,12 @@ class Bench:
 
     def select(self, target: Target, scenario: str, concurrency: int) -> dict[str, Any]:
         fresh = self.user_load(target)
-        service = self.wrk(
-            self.service, f"/v1/select/{target.name}", scenario, concurrency, wrk.Load(), fresh
+        service, bare = self.side_by_side(
+            self.measurement(
+                self.service, f"/v1/select/{target.name}", scenario, concurrency, wrk.Load(), fresh
+            ),
+            self.measurement(self.bare, f"/select/{target.name}", scenario, concurrency, fresh()),
         )
-        bare = self.wrk(self.bare, f"/select/{target.name}", scenario, concurrency, fresh())
         loop = median_run(
             lambda: target_setup.driver_loop(target, scenario, concurrency, self.options.duration),
             self.options.runs,
@@ -220,16 +259,11 @@ class Bench:
 
     def insert(self, target: Target, concurrency: int) -> dict[str, Any]:
         fresh = self.user_load(target, "inserts")
-        return {
-            "service": self.wrk(
-                self.service,
-                f"/v1/insert/{target.name}",
-                "insert_one",
-                concurrency,
-                wrk.Load(),
-                fresh,
-            )
-        }
+        path = f"/v1/insert/{target.name}"
+        [service] = self.side_by_side(
+            self.measurement(self.service, path, "insert_one", concurrency, wrk.Load(), fresh)
+        )
+        return {"service": service}
 
     def refresh(self, concurrency: int) -> dict[str, Any]:
         pairs = self.work / "pairs.txt"
@@ -243,17 +277,25 @@ class Bench:
             refresh_pairs(self.service, concurrency + 2 * threads, pairs)
             return wrk.Load(pairs=str(pairs))
 
-        return {
-            "service": self.wrk(
-                self.service, "/v1/auth/refresh", "refresh", concurrency, wrk.Load(), fresh
-            )
-        }
+        path = "/v1/auth/refresh"
+        return self.against_bare_heartbeat(
+            self.measurement(self.service, path, "refresh", concurrency, wrk.Load(), fresh)
+        )
 
     def heartbeat(self, concurrency: int) -> dict[str, Any]:
-        return {"service": self.wrk(self.service, "/admin/ok", "get", concurrency, wrk.Load())}
+        return self.against_bare_heartbeat(
+            self.measurement(self.service, "/admin/ok", "get", concurrency, wrk.Load())
+        )
 
-    def bare_heartbeat(self, concurrency: int) -> dict[str, Any]:
-        return self.wrk(self.bare, "/ok", "get", concurrency, wrk.Load())
+    def against_bare_heartbeat(self, service: Measurement) -> dict[str, Any]:
+        """A scenario without SQL, in turns with bare_flask's empty GET /ok, its reference."""
+        bare = self.measurement(self.bare, "/ok", "get", service.concurrency, wrk.Load())
+        outcome, reference = self.side_by_side(service, bare)
+        return {
+            "service": outcome,
+            "bare_flask_heartbeat": reference,
+            "service_vs_bare_flask_heartbeat": ratio(outcome["rps"], reference["rps"]),
+        }
 
     def stream(self, target: Target) -> dict[str, Any]:
         """stream_1m: the service's rows/s and worker RSS growth (the median of --runs runs), beside
@@ -384,12 +426,6 @@ def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace
                 results.setdefault(target.name, {}).setdefault(scenario, {})[str(concurrency)] = (
                     outcome
                 )
-    bare_heartbeat = {}
-    if {"refresh", "heartbeat"} & set(options.scenario):
-        # The reference first, while the service is idle.
-        for concurrency in options.concurrency:
-            print(f"{'-':10} {'bare /ok':12} c={concurrency}", flush=True)
-            bare_heartbeat[str(concurrency)] = bench.bare_heartbeat(concurrency)
     for scenario in ("refresh", "heartbeat"):
         if scenario not in options.scenario:
             continue
@@ -399,11 +435,6 @@ def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace
                 bench.refresh(concurrency)
                 if scenario == "refresh"
                 else bench.heartbeat(concurrency)
-            )
-            bare = bare_heartbeat[str(concurrency)]
-            outcome["bare_flask_heartbeat"] = bare
-            outcome["service_vs_bare_flask_heartbeat"] = ratio(
-                outcome["service"]["rps"], bare["rps"]
             )
             results.setdefault("any", {}).setdefault(scenario, {})[str(concurrency)] = outcome
     postgres = next((t for t in targets if t.name == "postgresql"), None)

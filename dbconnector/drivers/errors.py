@@ -88,5 +88,12 @@ def statement_failure(exc: BaseException, target: Target) -> ApiError:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return TargetUnavailable("The connection to the target database was lost")
     message = scrub(driver.message(orig), target) if not isinstance(orig, SQLAlchemyError) else ""
-    log.info("connection %s (%s): statement failed: %s", target.token, driver.name, message)
+    # By name and id: a connToken is a credential half, and no log line carries one.
+    log.info(
+        "connection %r (id %s, %s): statement failed: %s",
+        target.name,
+        target.connection_id,
+        driver.name,
+        message,
+    )
     return TargetError(message or "The target database refused the statement")

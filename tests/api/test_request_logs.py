@@ -106,6 +106,20 @@ def test_statements_are_audited_by_shape_never_by_value(env, lines, tmp_path):
     assert "Secretname" not in json.dumps(lines())
 
 
+def test_a_failed_statement_is_logged_by_connection_name_not_token(env, caplog, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "t.db"
+    sqlite3.connect(path).close()
+    token = env.connection({"driver": "sqlite", "database": str(path)}, name="empty-db")
+    caplog.set_level(logging.INFO)
+    answer = env.owner.post("/v1/query/sqlite", {"token": token, "statement": "SELECT * FROM nope"})
+    assert answer.get_json() == {"error": "no such table: nope"}
+    [line] = [r.getMessage() for r in caplog.records if "statement failed" in r.getMessage()]
+    assert "'empty-db'" in line and "no such table: nope" in line
+    assert token not in caplog.text and token.lower() not in caplog.text
+
+
 def test_ready_when_the_metadata_database_answers(env):
     response = env.client.get("/admin/ready")
     assert response.status_code == 200 and response.get_json() == {"metadata": "ok"}

@@ -129,13 +129,13 @@ def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def refresh_pairs(server: Server, count: int, path: Path) -> None:
-    """`count` fresh (authToken, refreshToken) pairs, logged in in parallel."""
+def refresh_pairs(mint: Callable[[], dict[str, Any]], count: int, path: Path) -> None:
+    """`count` fresh (authToken, refreshToken) pairs from `mint` (a login), made in parallel."""
     pairs: list[str] = []
     lock = threading.Lock()
 
     def one() -> None:
-        answer = login(server, USER)
+        answer = mint()
         with lock:
             pairs.append(f"{answer['authToken']} {answer['refreshToken']}")
 
@@ -145,6 +145,14 @@ def refresh_pairs(server: Server, count: int, path: Path) -> None:
     for thread in threads:
         thread.join()
     path.write_text("\n".join(pairs) + "\n")
+
+
+def against_heartbeat(service: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "service": service,
+        "bare_flask_heartbeat": reference,
+        "service_vs_bare_flask_heartbeat": ratio(service["rps"], reference["rps"]),
+    }
 
 
 class Measurement:
@@ -266,36 +274,48 @@ class Bench:
         return {"service": service}
 
     def refresh(self, concurrency: int) -> dict[str, Any]:
-        pairs = self.work / "pairs.txt"
+        """Against bare /ok, the issue's reference, and beside bare_flask's /refresh, the same
+        token and database work with nothing around it: all three in turns."""
 
-        def fresh() -> wrk.Load:
+        def pairs_from(server: Server, mint: Callable[[], dict[str, Any]]) -> wrk.Load:
             # One pair per connection plus two per wrk thread: wrk calls the first thread's
             # request() once before the run to check the script (that pair is never sent), and a
             # connection wrk reopens loses the pair it had in flight. Logins cost a bcrypt each,
             # so no more than that.
-            threads = wrk.threads_for(concurrency)
-            refresh_pairs(self.service, concurrency + 2 * threads, pairs)
+            pairs = self.work / f"pairs-{server.name}.txt"
+            refresh_pairs(mint, concurrency + 2 * wrk.threads_for(concurrency), pairs)
             return wrk.Load(pairs=str(pairs))
 
-        path = "/v1/auth/refresh"
-        return self.against_bare_heartbeat(
-            self.measurement(self.service, path, "refresh", concurrency, wrk.Load(), fresh)
+        service = self.measurement(
+            self.service,
+            "/v1/auth/refresh",
+            "refresh",
+            concurrency,
+            wrk.Load(),
+            lambda: pairs_from(self.service, lambda: login(self.service, USER)),
         )
+        bare = self.measurement(
+            self.bare,
+            "/refresh",
+            "refresh",
+            concurrency,
+            wrk.Load(),
+            lambda: pairs_from(self.bare, lambda: call(self.bare, "POST", "/pair", {})),
+        )
+        outcome, reference, work = self.side_by_side(service, self.bare_ok(concurrency), bare)
+        return {
+            **against_heartbeat(outcome, reference),
+            "bare_flask_refresh": work,
+            "service_vs_bare_flask_refresh": ratio(outcome["rps"], work["rps"]),
+        }
 
     def heartbeat(self, concurrency: int) -> dict[str, Any]:
-        return self.against_bare_heartbeat(
-            self.measurement(self.service, "/admin/ok", "get", concurrency, wrk.Load())
-        )
+        service = self.measurement(self.service, "/admin/ok", "get", concurrency, wrk.Load())
+        return against_heartbeat(*self.side_by_side(service, self.bare_ok(concurrency)))
 
-    def against_bare_heartbeat(self, service: Measurement) -> dict[str, Any]:
-        """A scenario without SQL, in turns with bare_flask's empty GET /ok, its reference."""
-        bare = self.measurement(self.bare, "/ok", "get", service.concurrency, wrk.Load())
-        outcome, reference = self.side_by_side(service, bare)
-        return {
-            "service": outcome,
-            "bare_flask_heartbeat": reference,
-            "service_vs_bare_flask_heartbeat": ratio(outcome["rps"], reference["rps"]),
-        }
+    def bare_ok(self, concurrency: int) -> Measurement:
+        """bare_flask's empty GET: the reference of the scenarios without SQL."""
+        return self.measurement(self.bare, "/ok", "get", concurrency, wrk.Load())
 
     def stream(self, target: Target) -> dict[str, Any]:
         """stream_1m: the service's rows/s and worker RSS growth (the median of --runs runs), beside
@@ -533,6 +553,12 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
                     f" {s['errors']:>4} {bare['rps'] if bare else '':>10} {ratio or '':>7}"
                     f" {loop['rps'] if loop else '':>10} {o.get('service_vs_driver_loop', ''):>7}"
                 )
+                if "bare_flask_refresh" in o:
+                    lines.append(
+                        f"{'':10} {'':12} {'':>3} {o['bare_flask_refresh']['rps']:>8.0f} req/s"
+                        " bare_flask /refresh (the same token and database work, nothing"
+                        f" around it; service / it = {o['service_vs_bare_flask_refresh']})"
+                    )
     met = sum(c["met"] for c in checks)
     lines.append(f"\ntargets met: {met} of {len(checks)}")
     lines += [f"  {'ok ' if c['met'] else 'NOT'} {c['target']}: {c['value']}" for c in checks]

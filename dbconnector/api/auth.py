@@ -71,18 +71,19 @@ def refresh() -> tuple[dict[str, Any], int]:
     auth_token = tokens.bearer_token(request)
     data = load(RefreshRequest(), request_body(request, "Missing refresh token"))
     claim = tokens.check_refresh(auth_token, data["refresh_token"])
+    pair = None
     with write(svc.engine) as conn:
         if claim.redeem(conn):
             user = user_store.get(conn, claim.user_id)
             if user is None:
                 raise Unauthorized(BAD_TOKEN)
             check_standing(principal_of(user))
-            svc.forget_user(user.id)
             pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
-            return pair.signed(), 200
-    # A spent token came back: the revocation is committed; this instance forgets the user now.
+    # Committed. On a reuse the revocation is; this instance forgets the user now either way.
     svc.forget_user(claim.user_id)
-    raise Unauthorized(BAD_TOKEN)
+    if pair is None:
+        raise Unauthorized(BAD_TOKEN)
+    return pair.signed(), 200  # signed here, outside the transaction and its write lock
 
 
 refresh.dbc_schema = (RefreshRequest, "json")  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import sqlite3
 import time
 
 import jwt
@@ -32,6 +33,46 @@ def paired(caller: Caller, body: dict) -> Caller:
     fresh = Caller(caller.client, body["authToken"], caller.addr)
     fresh.userid, fresh.refresh_token = body["userid"], body["refreshToken"]
     return fresh
+
+
+# --- signing happens after the commit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/v1/auth", "/v1/auth/refresh"])
+def test_tokens_are_signed_after_the_metadata_write_commits(env, monkeypatch, path):
+    """Signing needs no database: done inside the write transaction, it held the metadata
+    database's one write lock (SQLite) for two signatures' time on every login and refresh."""
+    from dbconnector.auth.tokens import Pair
+
+    user = env.user(Role.READ, username="signer@example.org")
+    database = env.services.engine.url.database
+    writable: list[bool] = []
+    sign = Pair.signed
+
+    def signed(pair: Pair) -> dict:
+        other = sqlite3.connect(database, timeout=0)  # another writer, refusing to wait
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+            writable.append(True)
+        except sqlite3.OperationalError:  # "database is locked": a write transaction is open
+            writable.append(False)
+        finally:
+            other.close()
+        return sign(pair)
+
+    monkeypatch.setattr(Pair, "signed", signed)
+    if path == "/v1/auth":
+        body = {"username": "signer@example.org", "password": "User-Password-1"}
+        response = env.anon.post(path, body)
+    else:
+        response = refresh(user)
+    assert response.status_code == 200 and set(response.get_json()) == {
+        "userid",
+        "authToken",
+        "refreshToken",
+    }
+    assert writable == [True]
 
 
 # --- reuse detection ------------------------------------------------------------------------

@@ -94,26 +94,16 @@ def test_another_handler_on_the_way_gets_the_record(chain):
     assert without_time(written()[0])["request_id"] == "abc"  # and the JSON handler still
 
 
-def test_a_filter_on_the_logger_still_applies(chain):
+@pytest.mark.parametrize("where", ["logger filter", "handler filter", "logger level"])
+def test_filters_and_levels_still_apply(chain, where):
     logger, handler, written = chain
     only_ours(handler)
-    logger.addFilter(lambda record: False)
-    write_info(logger, "request", FIELDS)
-    assert written() == []
-
-
-def test_a_filter_on_the_handler_still_applies(chain):
-    logger, handler, written = chain
-    only_ours(handler)
-    handler.addFilter(lambda record: False)
-    write_info(logger, "request", FIELDS)
-    assert written() == []
-
-
-def test_nothing_is_written_below_the_level(chain):
-    logger, handler, written = chain
-    only_ours(handler)
-    logger.setLevel(logging.WARNING)
+    if where == "logger filter":
+        logger.addFilter(lambda record: False)
+    elif where == "handler filter":
+        handler.addFilter(lambda record: False)
+    else:
+        logger.setLevel(logging.WARNING)
     write_info(logger, "request", FIELDS)
     assert written() == []
 

@@ -13,6 +13,7 @@ endpoints the statement's shape (table, fields, filter keys, sort), never its va
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import random
@@ -60,7 +61,13 @@ class JsonFormatter(logging.Formatter):
             "message": message,
         }
         line.update(fields)
-        return orjson.dumps(line, default=str).decode()
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except TypeError:
+            # orjson refuses a lone surrogate (a caller's "\ud800" in a /query statement) and
+            # integers beyond 64 bits; the line must still be written, and write_info's direct
+            # path has no handleError to swallow this.
+            return json.dumps(line, default=str)
 
 
 def write_info(logger: logging.Logger, message: str, fields: dict[str, Any]) -> None:

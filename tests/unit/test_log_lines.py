@@ -115,3 +115,12 @@ def test_text_format_goes_through_logging(chain):
     write_info(logger, "request", FIELDS)
     handler.flush()
     assert handler.stream.getvalue() == "INFO request\n"
+
+
+def test_a_value_orjson_refuses_still_makes_a_line(chain):
+    logger, handler, written = chain
+    only_ours(handler)
+    fields = {"statement": "SELECT 'a\ud800b'", "rows": 2**70}  # a lone surrogate, a huge int
+    write_info(logger, "audit", fields)  # direct: nothing here would swallow an error
+    [line] = written()
+    assert line["statement"] == "SELECT 'a\ud800b'" and line["rows"] == 2**70

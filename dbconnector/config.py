@@ -1,6 +1,6 @@
 """One typed Settings object, read from DBCONNECTOR_* environment variables and validated at start.
 
-Every setting is documented in README.md ("Configuration"); keep the two in step.
+Every setting is documented in docs/operations.md ("Configuration"); keep the two in step.
 """
 
 from __future__ import annotations

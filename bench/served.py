@@ -107,6 +107,7 @@ def service_environment(work: Path, port: int, owner: tuple[str, str]) -> dict[s
         HOST="127.0.0.1",
         PORT=str(port),
         DBCONNECTOR_DATA_DIR=str(work / "data"),
+        DBCONNECTOR_SQLITE_ROOTS=str(work),  # the tools' SQLite targets sit beside the data dir
         DBCONNECTOR_SECRET_KEY=secrets.token_urlsafe(32),
         DBCONNECTOR_DEMO="0",
         DBCONNECTOR_OWNER_USERNAME=owner[0],

@@ -79,7 +79,7 @@ def operations(server: Server, conn: dict[str, str]) -> list[Callable[[], Any]]:
 
     def connection_lifecycle() -> None:
         n = next(counter)
-        spec = {"driver": "sqlite", "database": "/nonexistent.db"}
+        spec = {"driver": "postgresql", "host": "db.invalid", "database": "soak"}
         token = call(
             server,
             "POST",

@@ -1,4 +1,5 @@
-"""The `dbconnector` command: db upgrade, users create/list/set-password, demo, serve."""
+"""The `dbconnector` command: db upgrade, users create/list/set-password, connections check, demo,
+serve."""
 
 from __future__ import annotations
 
@@ -135,6 +136,37 @@ def users_set_password(username: str, password: str) -> None:
         user_store.update_fields(conn, user, {"password_hash": password_hash})
         refresh_tokens.revoke_all(conn, user.id)
     click.echo(f"password of {username} changed")
+
+
+@main.group()
+def connections() -> None:
+    """Stored connections."""
+
+
+@connections.command("check")
+def connections_check() -> None:
+    """List stored connections that break the rules on what a target may be (exit 1 if any)."""
+    from . import connstring
+    from .drivers.confinement import rules_for
+    from .errors import ApiError
+    from .store.connections import ConnectionStore
+    from .store.secrets import SecretBox
+
+    settings = _settings()
+    store = ConnectionStore(SecretBox(settings.secret_key))
+    rules = rules_for(settings)
+    broken = 0
+    with read(_engine(settings)) as conn:
+        records = store.list_page(conn, None, None)
+    for record in records:
+        try:
+            rules.check(connstring.parse(record.connection_string))
+        except ApiError as exc:
+            broken += 1
+            click.echo(f"{record.id}\t{record.name}\t{record.token}\t{exc.message}")
+    click.echo(f"{len(records)} connections checked, {broken} break a rule")
+    if broken:
+        sys.exit(1)
 
 
 @main.command()

@@ -61,6 +61,8 @@ class Settings:
     metrics_allowlist: str = "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
     # Minimum length of a new password.
     min_password_length: int = 8
+    # Directories SQLite targets may lie in; empty means the data dir (the demo target's).
+    sqlite_roots: tuple[Path, ...] = ()
 
     def __repr__(self) -> str:  # never print the secret key or the owner password
         shown = {
@@ -69,6 +71,11 @@ class Settings:
             if f.name not in {"secret_key", "owner_password", "database_url"}
         }
         return f"Settings({shown})"
+
+    @property
+    def service_files(self) -> tuple[Path, ...]:
+        """Files the service writes outside the metadata database, which no target may open."""
+        return (self.data_dir / "secret_key",)
 
     @property
     def production(self) -> bool:
@@ -132,6 +139,11 @@ class Settings:
             usage_flush_seconds=reader.float(
                 "DBCONNECTOR_USAGE_FLUSH_SECONDS", cls.usage_flush_seconds, 0, 3600
             ),
+            sqlite_roots=tuple(
+                Path(root).expanduser()
+                for root in reader.str("DBCONNECTOR_SQLITE_ROOTS", "").split(os.pathsep)
+                if root.strip()
+            ),
             log_level=reader.str("DBCONNECTOR_LOG_LEVEL", "INFO").upper(),
             log_format=reader.str("DBCONNECTOR_LOG_FORMAT", cls.log_format).lower(),
         )
@@ -164,6 +176,9 @@ class Settings:
                 raise ConfigError(
                     "DBCONNECTOR_CORS_ORIGINS takes exact origins like https://app.example.org"
                 )
+        for root in self.sqlite_roots:
+            if not root.is_dir():
+                raise ConfigError(f"DBCONNECTOR_SQLITE_ROOTS: {root} is not a directory")
         settings = self
         if not settings.database_url:
             url = f"sqlite:///{(settings.data_dir / 'dbconnector.db').resolve()}"

@@ -78,12 +78,24 @@ def _plain_number(value: Any) -> int | float:
 
 
 def masked(text: str) -> str:
-    """The connection string with every credential replaced by *****."""
+    """The connection string with every credential replaced by *****, and a file target's path
+    too: a server path tells a caller where the service keeps its files."""
     try:
         value = json.loads(text)
     except ValueError:
         return MASK
-    return json.dumps(_mask(value))
+    shown = _mask(value)
+    if isinstance(shown, dict) and "database" in shown and is_file_target(value):
+        shown["database"] = MASK
+    return json.dumps(shown)
+
+
+def is_file_target(value: dict[str, Any]) -> bool:
+    """A SQLite target, or one that names no server and so could be used as one."""
+    driver = str(value.get("driver") or "").lower()
+    if driver:
+        return driver in {"sqlite", "sqlite3"}
+    return not (value.get("host") or value.get("server"))
 
 
 def _mask(value: Any) -> Any:

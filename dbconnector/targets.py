@@ -8,13 +8,14 @@ takes effect within that many seconds on every instance (at once on the one that
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import connstring
 from .auth.guard import Principal
 from .drivers import driver_named
 from .drivers.base import Driver, Target
+from .drivers.confinement import rules_for
 from .errors import BadRequest, Forbidden, NotFound
 from .services import Services
 from .store import connections as conn_store
@@ -35,6 +36,8 @@ class _Resolved:
     enabled: bool
     spec: dict[str, Any]
     digest: str  # of the connection string: a changed string gets a new pool
+    # Drivers this record has passed confinement's rules for, so each is checked once per load.
+    confined: set[str] = field(default_factory=set, compare=False)
 
 
 def resolve(svc: Services, principal: Principal, token: Any, driver_name: str) -> Target:
@@ -77,6 +80,9 @@ def _target(svc: Services, resolved: _Resolved, driver: Driver) -> Target:
             f"This connection is for the {name} driver; call /{name} instead of /{driver.name}"
         )
     driver.check_options(spec)
+    if driver.name not in resolved.confined:
+        rules_for(svc.settings).check(spec, driver.name)
+        resolved.confined.add(driver.name)
     options = spec.get("options") or {}
     settings = svc.settings
     connect_timeout = _seconds(options, "connect_timeout", settings.connect_timeout)

@@ -7,6 +7,7 @@ tests/live/conftest.py and tests/support.py; with CI=true a missing server fails
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "usage_flush_seconds": 0.0,
         "connect_timeout": 3.0,
         "statement_timeout": 10.0,
+        # Test targets live in pytest's temp dirs, beside (never inside) each app's data dir.
+        "sqlite_roots": (Path(tempfile.gettempdir()).resolve(),),
     }
     base.update(overrides)
     return Settings(**base).validated()
@@ -141,11 +144,14 @@ class Env:
 
 
 def build_app(tmp_path: Path, template: Path, **overrides: Any) -> Flask:
-    db_path = tmp_path / "dbconnector.db"
+    """An app whose data dir is tmp_path/data, so target files can sit beside it in tmp_path."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(exist_ok=True)
+    db_path = data_dir / "dbconnector.db"
     if "database_url" not in overrides:
         shutil.copy(template, db_path)
         overrides["database_url"] = f"sqlite:///{db_path}"
-    settings = make_settings(tmp_path, **overrides)
+    settings = make_settings(data_dir, **overrides)
     engine = make_engine(settings.database_url)
     ensure_user(engine, settings, OWNER[0], OWNER[1], int(Role.OWNER))
     engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from .. import connstring
 from ..auth.guard import Principal, current, requires
 from ..auth.roles import ADMINS, ALL_ROLES, GRANT
+from ..drivers.confinement import rules_for
 from ..errors import BadRequest, Forbidden, NotFound
 from ..requestlog import audit
 from ..services import services
@@ -44,6 +45,13 @@ def _record_and_user(conn: Connection, token: str, userid: str) -> tuple[Connect
 
 def _may_use(conn: Connection, principal: Principal, record: ConnectionRecord) -> bool:
     return principal.admin or conn_store.has_grant(conn, principal.id, record.id)
+
+
+def _confined(raw: str | dict) -> str:
+    """The connection string to store, once it passes the rules on what a target may be."""
+    text = connstring.normalise(raw)
+    rules_for(services().settings).check(connstring.parse(text))
+    return text
 
 
 def _forget(token: str) -> None:
@@ -122,7 +130,7 @@ def create_connection(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         token = svc.connections.create(
             conn,
             name=data["name"],
-            connection_string=connstring.normalise(data["connectionString"]),
+            connection_string=_confined(data["connectionString"]),
             description=data.get("description", ""),
             enabled=data.get("enabled", True),
         )
@@ -164,7 +172,7 @@ def update_connection(token: str, data: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("Nothing to update: give connectionString, name, description or enabled")
     changes = dict(data)
     if "connectionString" in changes:
-        changes["connection_string"] = connstring.normalise(changes.pop("connectionString"))
+        changes["connection_string"] = _confined(changes.pop("connectionString"))
     svc = services()
     with write(svc.engine) as conn:
         record = _record(conn, token)

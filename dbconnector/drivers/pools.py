@@ -49,7 +49,7 @@ class PoolRegistry:
             directory = self.settings.data_dir / "locks"
             directory.mkdir(parents=True, exist_ok=True)
             lock = self._write_locks.setdefault(
-                target.token, WriteLock(directory / f"{target.token}.lock")
+                target.token, WriteLock(directory / f"connection-{target.connection_id}.lock")
             )
         return lock
 

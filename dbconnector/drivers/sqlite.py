@@ -1,8 +1,11 @@
 """SQLite targets (the demo, and small local databases): `database` names the file.
 
-The file must exist (it is opened read-write, never created). ATTACH and VACUUM INTO are refused by
-an authorizer, so /query cannot read or write other files on the server, and a statement runs under
-a deadline enforced by a progress handler (SQLite has no statement timeout of its own).
+The file must exist (it is opened read-write, never created) and pass confinement.py's rules, which
+are checked again at every new connection and give the real path that is opened, so a file swapped
+for a symlink later cannot reach the metadata store. ATTACH and VACUUM INTO are refused by an
+authorizer and extensions cannot be loaded, so /query cannot read or write other files on the
+server, and a statement runs under a deadline enforced by a progress handler (SQLite has no
+statement timeout of its own).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
 
 from ..errors import BadRequest
 from .base import Driver, ResultSink, Target, drain
+from .confinement import rules_for
 
 _DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
 
@@ -66,17 +70,22 @@ class SQLiteDriver(Driver):
         database = spec.get("database")
         if not database:
             raise BadRequest('a sqlite connection string needs "database": the file\'s path')
-        mode = "ro" if spec.get("options", {}).get("read_only") else "rw"
-        return URL.create(
-            "sqlite", database=f"file:{quote(database)}?mode={mode}", query={"uri": "true"}
-        )
+        return URL.create("sqlite", database=_uri(database, spec), query={"uri": "true"})
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         return {"timeout": target.connect_timeout, "check_same_thread": False}
 
     def make_engine(self, target: Target, settings: Any) -> Engine:
+        rules = rules_for(settings)
+        rules.sqlite_file(target.spec)
         engine = super().make_engine(target, settings)
         quote_with_backticks(engine.dialect)
+
+        @event.listens_for(engine, "do_connect")
+        def _confined(dialect: Any, record: Any, cargs: list, cparams: dict) -> None:
+            # Resolved now, not when the pool was made: the path may have become a symlink since.
+            cargs[0] = _uri(rules.sqlite_file(target.spec), target.spec)
+
         return engine
 
     def install_events(self, engine: Engine, target: Target) -> None:
@@ -123,6 +132,11 @@ class SQLiteDriver(Driver):
 
     def is_timeout(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.OperationalError) and str(error) == "interrupted"
+
+
+def _uri(path: str, spec: Any) -> str:
+    mode = "ro" if (spec.get("options") or {}).get("read_only") else "rw"
+    return f"file:{quote(path)}?mode={mode}"
 
 
 def quote_with_backticks(dialect: Dialect) -> Dialect:

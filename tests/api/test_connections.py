@@ -327,10 +327,14 @@ def test_connection_sealed_with_another_key_gives_a_clear_500(env):
         }
 
 
-def test_fractional_numbers_in_a_connection_string_are_stored(env):
+def test_fractional_numbers_in_a_connection_string_are_stored(env, tmp_path):
     # Found by schemathesis: JSON numbers arrive as Decimal and the store could not serialise them.
     token = env.connection(
-        {"driver": "sqlite", "database": "/x.db", "options": {"statement_timeout": 1.5}}
+        {
+            "driver": "sqlite",
+            "database": str(tmp_path / "x.db"),
+            "options": {"statement_timeout": 1.5},
+        }
     )
     shown = env.owner.get(f"/v1/connections/{token}").get_json()[0]["ConnectionString"]
     assert '"statement_timeout": 1.5' in shown or '"statement_timeout":1.5' in shown

@@ -74,7 +74,10 @@ class Requests:
             "PATCH /v1/users/{identifier}": {"ttl": "5m"},
             "POST /v1/connections": {
                 "name": f"created{self.count}",
-                "connectionString": {"driver": "sqlite", "database": ":memory:"},
+                "connectionString": {
+                    "driver": "sqlite",
+                    "database": str(self.env.services.settings.data_dir / "demo.db"),
+                },
             },
             "PATCH /v1/connections/{token}": {"description": "changed"},
             "POST /v1/select/{driver}": {

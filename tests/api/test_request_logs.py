@@ -49,21 +49,23 @@ def test_a_request_id_with_a_line_break_is_replaced(env):
     assert "\n" not in returned and len(returned) == 32
 
 
-def test_routes_not_paths_are_logged_so_conn_tokens_stay_out(env, lines):
-    token = env.connection({"driver": "sqlite", "database": "/nowhere.db"})
+def test_routes_not_paths_are_logged_so_conn_tokens_stay_out(env, lines, tmp_path):
+    token = env.connection({"driver": "sqlite", "database": str(tmp_path / "nowhere.db")})
     env.owner.get(f"/v1/connections/{token}")
     text = json.dumps(lines())
     assert token not in text and token.lower() not in text
     assert "/v1/connections/<token>" in text
 
 
-def test_admin_changes_are_audited_by_id_without_values(env, lines):
+def test_admin_changes_are_audited_by_id_without_values(env, lines, tmp_path):
     created = env.owner.post(
         "/v1/users", {"username": "audited@example.org", "password": SECRET, "role": 1}
     )
     user_id = created.get_json()["id"]
     env.owner.patch(f"/v1/users/{user_id}", {"password": SECRET + "2", "ttl": "90s"})
-    token = env.connection({"driver": "sqlite", "database": "/x.db", "password": DB_PASSWORD})
+    token = env.connection(
+        {"driver": "sqlite", "database": str(tmp_path / "x.db"), "password": DB_PASSWORD}
+    )
     env.owner.delete(f"/v1/users/{user_id}")
     audit = lines("dbconnector.audit")
     actions = [(line["action"], line.get("user_id")) for line in audit]

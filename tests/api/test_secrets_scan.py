@@ -306,7 +306,7 @@ def test_no_secret_in_logs_bodies_or_data_dir(make_env, tmp_path, debug_logs, ca
     for name in list(logging.root.manager.loggerDict):  # loggers the app created since
         logging.getLogger(name).setLevel(logging.DEBUG)
     data_dir = env.services.settings.data_dir
-    target = data_dir / "target.db"
+    target = tmp_path / "target.db"  # beside the data dir: a target is never inside it
     build_demo_target(target)
 
     def send(method: str, path: str, body: Any, token: str | None, raw: str | None):
@@ -366,6 +366,7 @@ def test_no_secret_in_gunicorn_output_or_data_dir(tmp_path):
     env = {
         **os.environ,
         "DBCONNECTOR_DATA_DIR": str(data_dir),
+        "DBCONNECTOR_SQLITE_ROOTS": str(tmp_path),
         "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
         "DBCONNECTOR_OWNER_PASSWORD": owner_password,
         "DBCONNECTOR_DEMO": "1",

@@ -96,7 +96,9 @@ class Service:
         env.update(
             HOST="127.0.0.1",
             PORT=str(self.port),
-            DBCONNECTOR_DATA_DIR=str(data_dir),
+            # Targets are made in data_dir too: the service's own files go one level down.
+            DBCONNECTOR_DATA_DIR=str(data_dir / "data"),
+            DBCONNECTOR_SQLITE_ROOTS=str(data_dir),
             DBCONNECTOR_SECRET_KEY="fault-tests-secret-key-0123456789",
             DBCONNECTOR_RATELIMIT="1000000/minute",
             DBCONNECTOR_AUTH_RATELIMIT="1000000/minute",

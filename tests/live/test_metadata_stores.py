@@ -3,16 +3,19 @@ the API end to end, and row locking."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 
 from dbconnector.auth.roles import Role
+from dbconnector.drivers.confinement import METADATA_SERVER
 from dbconnector.migrate import upgrade
-from dbconnector.store.db import make_engine
-from tests.conftest import Env, build_app
+from dbconnector.store.db import make_engine, write
+from tests.conftest import OWNER, Env, build_app
 
 pytestmark = pytest.mark.live
 
@@ -148,3 +151,55 @@ def test_concurrent_refreshes_with_one_token_count_as_a_reuse(pg_env):
         headers={"Authorization": f"Bearer {winner['authToken']}"},
     )
     assert response.status_code == 401 and response.get_json() == {"error": "Bad Token"}
+
+
+# --- the metadata store is never a target (whatever the driver or the host's spelling) ---------
+
+
+def _specs(url: str) -> dict[str, dict]:
+    parts = make_url(url)
+    base = {"database": parts.database, "user": parts.username or "postgres"}
+    return {
+        "address": {"driver": "postgresql", "host": "127.0.0.1", "port": 5432, **base},
+        "localhost": {"driver": "postgresql", "host": "localhost", **base},
+        "socket": {"driver": "postgresql", "host": "/var/run/postgresql", **base},
+        "no host": {"driver": "postgresql", **base},
+        "port as text": {"driver": "postgresql", "host": "127.0.0.1", "port": "5432", **base},
+        "case": {
+            **base,
+            "driver": "postgresql",
+            "host": "LOCALHOST",
+            "database": base["database"].upper(),
+        },
+        "another driver": {"driver": "mysql", "host": "127.0.0.1", "port": 5432, **base},
+        "undeclared": {"host": "127.0.0.1", "port": 5432, **base},
+    }
+
+
+def test_the_postgresql_metadata_store_is_never_a_target(pg_env, postgres_server_url):
+    env = pg_env
+    admin = env.user(Role.ADMIN)
+    specs = _specs(postgres_server_url)
+    for form, spec in specs.items():
+        answer = admin.post("/v1/connections", {"name": form, "connectionString": spec})
+        assert answer.status_code == 400, (form, answer.get_json())
+        assert answer.get_json() == {"error": METADATA_SERVER}
+    other = {**specs["address"], "database": "postgres"}  # the same server, another database
+    made = admin.post("/v1/connections", {"name": "other", "connectionString": other})
+    assert made.status_code == 201, made.get_json()
+    token = made.get_json()["connToken"]
+    changed = admin.patch(f"/v1/connections/{token}", {"connectionString": specs["localhost"]})
+    assert changed.get_json() == {"error": METADATA_SERVER}
+
+    svc = env.services
+    with write(svc.engine) as conn:  # a row an unfixed version accepted
+        old = svc.connections.create(
+            conn, name="old", connection_string=json.dumps(specs["address"])
+        )
+    escalate = f"UPDATE users SET role = 4096 WHERE username = '{admin.username}'"
+    answer = admin.post("/v1/query/postgresql", {"token": old, "statement": escalate})
+    assert answer.status_code == 400 and answer.get_json() == {"error": METADATA_SERVER}
+    roles = {u["Username"]: u["Role"] for u in env.owner.get("/v1/users").get_json()}
+    assert roles[admin.username] == int(Role.ADMIN) and roles[OWNER[0]] == int(Role.OWNER)
+    fine = admin.post("/v1/query/postgresql", {"token": token, "statement": "SELECT 1 AS one"})
+    assert fine.status_code == 200 and fine.get_json() == [{"one": 1}], fine.get_json()

@@ -10,7 +10,7 @@ export PORT ?= 8000
 export DBCONNECTOR_DEMO ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install run test lint format bench soak fuzz security clean
+.PHONY: install run test lint layout format bench soak fuzz security clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,12 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install layout
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+layout: install
+	$(BIN)/python scripts/check_layout.py
 
 format: install
 	$(BIN)/ruff format .

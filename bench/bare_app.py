@@ -29,7 +29,7 @@ from flask import Flask, Response, request
 from dbconnector.config import Settings
 from dbconnector.drivers import driver_named
 from dbconnector.drivers.base import FETCH_ROWS, Target
-from dbconnector.results import encode_rows
+from dbconnector.execution.results import encode_rows
 from dbconnector.store.db import make_engine, write
 
 SELECT_PK = "SELECT * FROM bench WHERE id = {m} LIMIT 1001"

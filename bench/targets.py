@@ -216,7 +216,7 @@ def stream_loop(target: Target) -> tuple[int, float]:
     encoded in 1,000-row chunks by dbconnector's encoder. Returns (rows, seconds)."""
     import psycopg
 
-    from dbconnector.results import encode_rows
+    from dbconnector.execution.results import encode_rows
 
     started = time.perf_counter()
     rows = 0

@@ -5,18 +5,18 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import envelope, http_policy, jsonio, metrics, requestlog
+from .app_state import Services
 from .auth import tokens
 from .auth.flood import FloodGuard
-from .cache import TTLCache
 from .config import Settings
 from .drivers.pools import PoolRegistry
-from .errors import register_error_handlers
-from .services import Services
+from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.db import make_engine
 from .store.secrets import SecretBox
-from .usage import UsageRecorder
+from .store.usage import UsageRecorder
+from .telemetry import requestlog
+from .web import error_handlers, http_policy, jsonio, middleware
 
 __all__ = ["Settings", "create_app"]
 
@@ -29,8 +29,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["DBC_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
-    jsonio.install(app)
-    envelope.install(app)  # inside ProxyFix: it must see the client's scheme
+    jsonio.init_app(app)
+    middleware.init_app(app)  # inside ProxyFix: it must see the client's scheme
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
@@ -52,10 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         usage=UsageRecorder(engine, settings.usage_flush_seconds),
     )
     tokens.init_app(app, settings.secret_key)
-    register_error_handlers(app)
+    error_handlers.init_app(app)
     _register_blueprints(app)
-    http_policy.install(app, settings.cors_origins)
-    metrics.install(app, settings.metrics_allowlist)
+    http_policy.init_app(app)
     return app
 
 

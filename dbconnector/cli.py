@@ -40,7 +40,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    from .migrate import upgrade
+    from .store.migrate import upgrade
 
     upgrade(_engine(_settings()))
     click.echo("metadata database is up to date")
@@ -146,9 +146,9 @@ def connections() -> None:
 @connections.command("check")
 def connections_check() -> None:
     """List stored connections that break the rules on what a target may be (exit 1 if any)."""
-    from . import connstring
     from .drivers.confinement import rules_for
     from .errors import ApiError
+    from .store import connstring
     from .store.connections import ConnectionStore
     from .store.secrets import SecretBox
 
@@ -173,7 +173,7 @@ def connections_check() -> None:
 @click.option("--reset", is_flag=True, help="Rebuild testTable with its 8 rows")
 def demo(reset: bool) -> None:
     """Seed the demo: devuser / Boston2021, connection 'demo' with the specification's testTable."""
-    from .bootstrap import DEMO_TOKEN, seed_demo
+    from .store.seed import DEMO_TOKEN, seed_demo
 
     settings = _settings()
     seed_demo(_engine(settings), settings, reset=reset)
@@ -194,8 +194,8 @@ def serve(migrate: bool) -> None:
     HOST and PORT (default 127.0.0.1:8000), DBCONNECTOR_WORKERS and DBCONNECTOR_THREADS are read
     by gunicorn.conf.py.
     """
-    from .bootstrap import ensure_owner, seed_demo
-    from .migrate import upgrade
+    from .store.migrate import upgrade
+    from .store.seed import ensure_owner, seed_demo
 
     settings = _settings()
     engine = _engine(settings)

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "security"))
 from canary import serve_canary
 from served import post_json, serve_service
 
-from dbconnector.bootstrap import TEST_TABLE_ROWS
+from dbconnector.store.seed import TEST_TABLE_ROWS
 
 OWNER = ("sqlmap_owner", secrets.token_urlsafe(12))
 LOGIN = {"username": OWNER[0], "password": OWNER[1]}

@@ -2,6 +2,7 @@
 
 GET /admin/ok: the container platform's heartbeat. No database, no Redis: a task is restarted
 only when the process itself stops answering.
+GET /admin/metrics: Prometheus text, for DBCONNECTOR_METRICS_ALLOWLIST addresses only.
 GET /admin/ready: 200 only while every dependency answers (the metadata database, and Redis when
 it holds the flood counters); a load balancer stops routing to an instance that is not ready
 without killing it.
@@ -14,10 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
-from ..services import services
-from .responses import EMPTY, READY, responds
+from ..app_state import services
+from ..auth.clientip import client_address, is_allowed
+from ..errors import Forbidden
+from ..telemetry.metrics import exposition
+from .responses import EMPTY, PROMETHEUS, READY, responds
 
 bp = Blueprint("admin", __name__)
 READY_TIMEOUT = 2.0
@@ -45,6 +49,16 @@ def ready() -> tuple[dict[str, Any], int]:
     if all(state == "ok" for state in states.values()):
         return states, 200
     return {"error": "Not ready", **states}, 503
+
+
+@responds(PROMETHEUS, media="text/plain")
+@bp.get("/admin/metrics")
+def metrics() -> Response:
+    """Prometheus text format; only for DBCONNECTOR_METRICS_ALLOWLIST addresses."""
+    if not is_allowed(client_address(), services().settings.metrics_allowlist):
+        raise Forbidden("metrics read from outside DBCONNECTOR_METRICS_ALLOWLIST")
+    body, media = exposition()
+    return Response(body, mimetype=media)
 
 
 def _ping(engine: Any) -> bool:

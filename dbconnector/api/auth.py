@@ -6,15 +6,15 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from ..app_state import services
 from ..auth import tokens
 from ..auth.clientip import client_address, is_allowed
 from ..auth.guard import check_standing, principal_of
 from ..auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
-from ..jsonio import request_body
-from ..services import services
 from ..store import users as user_store
 from ..store.db import read, write
+from .body import request_body
 from .responses import TOKENS, responds
 from .schemas import AuthRequest, RefreshRequest, load
 

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 from flask import request
 from marshmallow import Schema
 
-from ..jsonio import request_body
+from .body import request_body
 from .schemas import load
 
 F = TypeVar("F", bound=Callable[..., Any])

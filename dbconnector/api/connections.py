@@ -7,13 +7,11 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import Connection
 
-from .. import connstring
+from ..app_state import services
 from ..auth.guard import Principal, current, requires
 from ..auth.roles import ADMINS, ALL_ROLES, GRANT
-from ..drivers.confinement import rules_for
 from ..errors import BadRequest, Forbidden, NotFound
-from ..requestlog import audit
-from ..services import services
+from ..execution.resolve import confined_connection_string
 from ..store import connections as conn_store
 from ..store import users as user_store
 from ..store.connections import ConnectionRecord
@@ -48,17 +46,7 @@ def _may_use(conn: Connection, principal: Principal, record: ConnectionRecord) -
 
 
 def _confined(raw: str | dict) -> str:
-    """The connection string to store, once it passes the rules on what a target may be."""
-    text = connstring.normalise(raw)
-    rules_for(services().settings).check(connstring.parse(text))
-    return text
-
-
-def _forget(token: str) -> None:
-    svc = services()
-    svc.forget_connection(token)
-    if svc.pools is not None:
-        svc.pools.discard(token)
+    return confined_connection_string(services(), raw)
 
 
 @responds(CONNECTIONS)
@@ -134,7 +122,7 @@ def create_connection(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
             description=data.get("description", ""),
             enabled=data.get("enabled", True),
         )
-    audit("connection.create", connection=data["name"])
+    svc.changed("connection.create", connection=data["name"])
     return {"connToken": token}, 201
 
 
@@ -156,8 +144,7 @@ def grant(token: str, userid: str) -> tuple[dict[str, Any], int]:
         if not _may_use(conn, principal, record):
             raise Forbidden(f"user {principal.id} cannot grant connection {record.id} it lacks")
         conn_store.grant(conn, user.id, record.id)
-    services().forget_user(user.id)
-    audit("grant.add", connection_id=record.id, user_id=user.id)
+    services().changed("grant.add", user_id=user.id, connection_id=record.id)
     return {}, 201
 
 
@@ -177,8 +164,9 @@ def update_connection(token: str, data: dict[str, Any]) -> dict[str, Any]:
     with write(svc.engine) as conn:
         record = _record(conn, token)
         svc.connections.update_fields(conn, record, changes)
-    _forget(record.token)
-    audit("connection.update", connection_id=record.id, fields=sorted(data))
+    svc.changed(
+        "connection.update", token=record.token, connection_id=record.id, fields=sorted(data)
+    )
     return {}
 
 
@@ -192,8 +180,7 @@ def delete_connection(token: str) -> dict[str, Any]:
     with write(svc.engine) as conn:
         record = _record(conn, token)
         svc.connections.remove(conn, record)
-    _forget(record.token)
-    audit("connection.delete", connection_id=record.id)
+    svc.changed("connection.delete", token=record.token, connection_id=record.id)
     return {}
 
 
@@ -208,6 +195,5 @@ def revoke(token: str, userid: str) -> dict[str, Any]:
     with write(services().engine) as conn:
         record, user = _record_and_user(conn, token, userid)
         conn_store.revoke(conn, user.id, record.id)
-    services().forget_user(user.id)
-    audit("grant.remove", connection_id=record.id, user_id=user.id)
+    services().changed("grant.remove", user_id=user.id, connection_id=record.id)
     return {}

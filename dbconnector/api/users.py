@@ -7,12 +7,11 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import Connection
 
+from ..app_state import services
 from ..auth.guard import Principal, current, requires
 from ..auth.passwords import new_password_hash
 from ..auth.roles import ADMINS, ALL_ROLES, may_assign, may_manage
 from ..errors import BadRequest, Forbidden, NotFound
-from ..requestlog import audit
-from ..services import services
 from ..store import refresh_tokens
 from ..store import users as user_store
 from ..store.db import read, write
@@ -104,7 +103,7 @@ def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     )
     with write(svc.engine) as conn:
         user_id = user_store.create(conn, password_hash=password_hash, **data)
-    audit("user.create", user_id=user_id, role=data["role"])
+    svc.changed("user.create", user_id=user_id, role=data["role"])
     return {"id": user_id}, 201
 
 
@@ -138,8 +137,7 @@ def update_user(identifier: str, data: dict[str, Any]) -> dict[str, Any]:
             refresh_tokens.revoke_all(conn, user.id)
         elif changes.get("enabled") is False:
             refresh_tokens.revoke_user(conn, user.id)
-    svc.forget_user(user.id)
-    audit("user.update", user_id=user.id, fields=sorted(data))  # names only, never values
+    svc.changed("user.update", user_id=user.id, fields=sorted(data))
     return {}
 
 
@@ -153,6 +151,5 @@ def delete_user(identifier: str) -> dict[str, Any]:
     with write(svc.engine, serialize=True) as conn:
         user = managed_user(conn, current(), identifier)
         user_store.remove(conn, user)
-    svc.forget_user(user.id)
-    audit("user.delete", user_id=user.id)
+    svc.changed("user.delete", user_id=user.id)
     return {}

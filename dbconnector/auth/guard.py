@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from ..app_state import services
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
-from ..services import services
 from ..store import users as user_store
 from ..store.db import read
 from .clientip import client_address, is_allowed

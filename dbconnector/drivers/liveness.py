@@ -1,8 +1,8 @@
 """Checking a pooled target connection before use, but only once it has been idle a while.
 
 SQLAlchemy's pool_pre_ping pings on every checkout: one extra round trip per call, and on
-PostgreSQL a query the server must also run (measured: the ping was the largest single cost of a
-one-row select after the HTTP stack). A connection checked in a moment ago is as alive as a ping
+PostgreSQL a query the server must also run, the largest single cost of a one-row select after
+the HTTP stack (bench/README.md). A connection checked in a moment ago is as alive as a ping
 would show, so only connections idle for PING_AFTER_IDLE seconds are pinged; restarts, failovers
 and idle timeouts strike those. A connection that dies while in steady use is still handled:
 SQLAlchemy recognises the disconnect error, invalidates the pool, and the next checkout connects

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from ..metrics import watch_pool
-from ..writelock import WriteLock
+from ..lib.writelock import WriteLock
+from ..telemetry.metrics import watch_pool
 
 if TYPE_CHECKING:
     from ..config import Settings

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, case, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import connstring
 from ..errors import BadRequest
+from . import connstring
 from .db import utcnow
 from .secrets import SecretBox
 from .tables import connections, grants, users

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from ..writelock import WriteLock
+from ..lib.writelock import WriteLock
 
 
 def utcnow() -> dt.datetime:
@@ -22,9 +22,8 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine for the metadata database: SQLite under the data dir, PostgreSQL or SQL Server."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "mssql":
-        # SQL Server (or Babelfish) through our pymssql dialect (drivers/mssql.py).
-        from ..drivers import mssql  # noqa: F401 - registers mssql+dbcpymssql
-
+        # SQL Server (or Babelfish) through our pymssql dialect (drivers/mssql.py), which
+        # SQLAlchemy finds through the package's sqlalchemy.dialects entry point.
         if parsed.drivername == "mssql+pymssql":
             parsed = parsed.set(drivername="mssql+dbcpymssql")
         return create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, supports_comments=False)

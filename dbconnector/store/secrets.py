@@ -9,7 +9,7 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken
 
 from ..errors import ApiError
-from ..keys import fernet_key
+from ..lib.keys import fernet_key
 
 
 class SecretBox:

@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 
 from dbconnector.auth.roles import Role, is_admin
-from dbconnector.bootstrap import build_demo_target
+from dbconnector.store.seed import build_demo_target
 from tests.conftest import Caller, Env
 
 READ, ALTER, FULL, ADMIN, OWNER = Role.READ, Role.ALTER, Role.FULL, Role.ADMIN, Role.OWNER

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from sqlalchemy import inspect
 
 from dbconnector import create_app
-from dbconnector.bootstrap import DEMO_TOKEN
 from dbconnector.cli import main
 from dbconnector.config import Settings
 from dbconnector.store.db import make_engine
+from dbconnector.store.seed import DEMO_TOKEN
 from tests.conftest import Caller
 
 
@@ -122,7 +122,7 @@ def test_demo_seeds_the_specification_test_data_idempotently(cli_env):
 
 
 def test_owner_from_the_environment_is_created_once(cli_env, monkeypatch):
-    from dbconnector.bootstrap import ensure_owner
+    from dbconnector.store.seed import ensure_owner
 
     monkeypatch.setenv("DBCONNECTOR_OWNER_USERNAME", "root@city.gov")
     monkeypatch.setenv("DBCONNECTOR_OWNER_PASSWORD", "Owner-Password-9")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 
-from dbconnector.bootstrap import DEMO_TOKEN, seed_demo
+from dbconnector.store.seed import DEMO_TOKEN, seed_demo
 from tests.conftest import OWNER, Env
 
 SQLITE_TARGET = {"token": DEMO_TOKEN}

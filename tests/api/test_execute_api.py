@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dbconnector.auth.roles import Role
-from dbconnector.bootstrap import build_demo_target
+from dbconnector.store.seed import build_demo_target
 from tests.conftest import Caller, Env, build_app
 
 ENDPOINTS = {

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from dbconnector.auth.roles import Role
-from dbconnector.bootstrap import DEMO_PASSWORD
 from dbconnector.cli import main
+from dbconnector.store.seed import DEMO_PASSWORD
 from dbconnector.store.tables import users
 
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from dbconnector.requestlog import JsonFormatter
+from dbconnector.telemetry.requestlog import JsonFormatter
 from tests.conftest import build_app
 
 SECRET = "Very-Secret-Pa55word"

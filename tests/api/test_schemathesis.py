@@ -14,7 +14,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from dbconnector.bootstrap import seed_demo
+from dbconnector.store.seed import seed_demo
 from tests.conftest import OWNER, build_app
 
 CHECKS = [

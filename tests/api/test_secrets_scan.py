@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from dbconnector.auth.roles import Role
-from dbconnector.bootstrap import build_demo_target
+from dbconnector.store.seed import build_demo_target
 from tests.conftest import OWNER, Caller
 
 UNREACHABLE_PORT = 8599  # in this suite's port range; nothing listens there

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from dbconnector.auth.roles import Role
-from dbconnector.bootstrap import build_demo_target
 from dbconnector.cli import main
 from dbconnector.drivers.confinement import OUTSIDE_ROOTS, SERVICE_FILE
 from dbconnector.drivers.sqlite import _authorize
 from dbconnector.store.db import write
+from dbconnector.store.seed import build_demo_target
 from tests.conftest import OWNER
 
 RULES = {OUTSIDE_ROOTS, SERVICE_FILE}
@@ -155,7 +155,7 @@ def test_targets_outside_the_roots_are_refused_and_inside_them_work(make_env, tm
 
 
 def test_the_demo_target_in_the_data_dir_still_works(env):
-    from dbconnector.bootstrap import DEMO_TOKEN, seed_demo
+    from dbconnector.store.seed import DEMO_TOKEN, seed_demo
 
     seed_demo(env.services.engine, env.services.settings)
     body = {"token": DEMO_TOKEN, "table": "testTable", "fields": ["ID"], "sort": ["ID"]}

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 
 from dbconnector.auth.roles import Role
 from dbconnector.drivers.confinement import METADATA_SERVER
-from dbconnector.migrate import upgrade
 from dbconnector.store.db import make_engine, write
+from dbconnector.store.migrate import upgrade
 from tests.conftest import OWNER, Env, build_app
 
 pytestmark = pytest.mark.live

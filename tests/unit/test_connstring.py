@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from dbconnector import connstring
 from dbconnector.errors import BadRequest
+from dbconnector.store import connstring
 
 
 def test_parse_accepts_spec_example_with_string_port():

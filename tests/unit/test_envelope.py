@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbconnector.envelope import Envelope
-from dbconnector.http_policy import security_headers
-from dbconnector.requestlog import REQUEST_ID, STARTED
+from dbconnector.telemetry.requestlog import REQUEST_ID, STARTED
+from dbconnector.web.http_policy import security_headers
+from dbconnector.web.middleware import Envelope
 
 
 def call(app: Any, **environ: Any) -> tuple[str, list[tuple[str, str]], dict]:

@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 
 from dbconnector.drivers.liveness import ping_when_idle
+from dbconnector.lib.writelock import WriteLock
 from dbconnector.store.db import make_engine, write
-from dbconnector.writelock import WriteLock
 
 
 def _engine_counting_pings(path: Path, after: float):  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import io
 import logging
 import time
 
-from dbconnector.requestlog import BatchingStreamHandler
+from dbconnector.telemetry.requestlog import BatchingStreamHandler
 
 
 class CountingStream(io.StringIO):

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from dbconnector.requestlog import BatchingStreamHandler, JsonFormatter, write_info
+from dbconnector.telemetry.requestlog import BatchingStreamHandler, JsonFormatter, write_info
 
 FIELDS = {"request_id": "abc", "status": 200, "rows": None, "endpoint": "/v1/users/<userid>"}
 

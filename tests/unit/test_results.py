@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from dbconnector.jsonio import dumps, loads
+from dbconnector.api.body import loads
+from dbconnector.execution.results import dumps
 
 
 @pytest.mark.parametrize(

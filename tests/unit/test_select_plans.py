@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Dialect
 
 from dbconnector.errors import BadRequest
-from dbconnector.sql.plans import MAX_SHAPES, PlanCache, compile_plan, select_request
+from dbconnector.sql.plan_cache import MAX_SHAPES, PlanCache, compile_plan, compile_select
 from dbconnector.sql.statements import Place
 from tests.dialects import DIALECTS, render
 from tests.unit.test_statement_shape_properties import (
@@ -28,7 +28,7 @@ PROBE = 1001
 
 def planned(dialect: Dialect, cache: PlanCache, place: Place, body: dict) -> tuple[str, list]:
     """What the runner runs: (SQL with every marker written ?, the values in marker order)."""
-    request = select_request(place, body, PROBE)
+    request = compile_select(place, body, PROBE)
     plan = cache.get(request.key)
     if plan is None:
         plan = compile_plan(dialect, request.statement(place, request.read_limit), request)
@@ -45,7 +45,7 @@ def planned(dialect: Dialect, cache: PlanCache, place: Place, body: dict) -> tup
 
 def reference(place: Place, body: dict) -> tuple[str, list]:
     """The full builder's SQL and values (BadRequest when it refuses the body)."""
-    request = select_request(place, body, PROBE)
+    request = compile_select(place, body, PROBE)
     return render(request.statement(place, request.read_limit), place.dialect)
 
 
@@ -110,8 +110,8 @@ def test_one_shape_with_new_values_runs_what_the_builder_builds(many, max_rows):
 
 def test_values_never_enter_the_key_or_the_text():
     place = Place("postgresql")
-    first = select_request(place, {"table": "t", "filter": [{"id": 1}, {"n": [1, 2]}]}, PROBE)
-    second = select_request(
+    first = compile_select(place, {"table": "t", "filter": [{"id": 1}, {"n": [1, 2]}]}, PROBE)
+    second = compile_select(
         place, {"table": "t", "filter": [{"id": "'; DROP TABLE t; --"}, {"n": [7, 8]}]}, PROBE
     )
     assert first.key == second.key
@@ -139,15 +139,15 @@ def test_values_never_enter_the_key_or_the_text():
 )
 def test_any_change_of_shape_is_another_key(other):
     place = Place("sqlite")
-    base = select_request(place, {"table": "t", "filter": [{"id": 1}, {"n": [1, 2]}]}, PROBE)
-    assert select_request(place, other, PROBE).key != base.key
+    base = compile_select(place, {"table": "t", "filter": [{"id": 1}, {"n": [1, 2]}]}, PROBE)
+    assert compile_select(place, other, PROBE).key != base.key
 
 
 def test_grouping_is_part_of_the_shape():
     place = Place("sqlite")
     flat = [{"a": 1}, {"^b": 2}, {"c": 3}]  # a OR (b AND c)
     grouped = [{"a": 1}, [{"^b": 2}, {"c": 3}]]  # a AND (b OR c)
-    keys = {select_request(place, {"table": "t", "filter": f}, PROBE).key for f in (flat, grouped)}
+    keys = {compile_select(place, {"table": "t", "filter": f}, PROBE).key for f in (flat, grouped)}
     assert len(keys) == 2
     assert_same_as_builder([{"table": "t", "filter": flat}, {"table": "t", "filter": grouped}])
 

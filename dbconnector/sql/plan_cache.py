@@ -1,9 +1,9 @@
 """Compiled /select statements, cached by shape, so a repeated request skips SQLAlchemy.
 
-Building a Select, computing its cache key and setting up SQLAlchemy's execution context were
-about a third of the CPU of a one-row select (cProfile, bench select_pk). Requests from the same
-client mostly repeat one shape with new values, so the SQL text is compiled once per shape and
-target dialect and run with the driver's own paramstyle through exec_driver_sql.
+Building a Select, computing its cache key and setting up SQLAlchemy's execution context cost more
+than the statement itself on a one-row select (bench/README.md). Requests from the same client
+mostly repeat one shape with new values, so the SQL text is compiled once per shape and target
+dialect and run with the driver's own paramstyle through exec_driver_sql.
 
 The shape key holds everything the SQL text depends on: the table, fields and sort strings as
 given, the filter's shape (filters.filter_shape: fields, operators, groups, list lengths), the
@@ -33,7 +33,7 @@ MAX_SHAPES = 512
 
 
 @dataclass(frozen=True)
-class SelectRequest:
+class CompiledSelect:
     """A /select body, read: the SQL text's key and the values it runs with."""
 
     key: tuple
@@ -59,7 +59,7 @@ class SelectRequest:
         return statement if read_limit is None else statement.limit(read_limit)
 
 
-def select_request(place: Place, body: dict[str, Any], probe_rows: int) -> SelectRequest:
+def compile_select(place: Place, body: dict[str, Any], probe_rows: int) -> CompiledSelect:
     """Read a /select body to be run with at most `probe_rows` rows (fewer when the caller's
     limit is lower). Raises the filter's and paging's BadRequests; the table, field and sort
     strings are checked by the builder the first time their shape is seen."""
@@ -77,7 +77,7 @@ def select_request(place: Place, body: dict[str, Any], probe_rows: int) -> Selec
         read_limit,
         bool(offset),
     )
-    return SelectRequest(key, values, offset, read_limit, whole, body)
+    return CompiledSelect(key, values, offset, read_limit, whole, body)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Plan:
     sources: tuple[tuple[Any, ...], ...]  # ("v", i), ("v", i, k), ("off",) or ("const", value)
     positional: bool
 
-    def parameters(self, request: SelectRequest) -> tuple | dict:
+    def parameters(self, request: CompiledSelect) -> tuple | dict:
         values, offset = request.values, request.offset
         args = [_value(source, values, offset) for source in self.sources]
         return tuple(args) if self.positional else dict(zip(self.names, args, strict=True))
@@ -127,7 +127,7 @@ class PlanCache:
         return len(self._plans)
 
 
-def compile_plan(dialect: Dialect, statement: Select, request: SelectRequest) -> Plan:
+def compile_plan(dialect: Dialect, statement: Select, request: CompiledSelect) -> Plan:
     """Compile a statement built for `request` once for `dialect`, the offset bound by name."""
     if request.offset:
         statement = statement.offset(bindparam("off", request.offset, type_=Integer))

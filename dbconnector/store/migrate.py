@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 def migrations_dir() -> Path:
     """DBCONNECTOR_MIGRATIONS_DIR, else migrations/ beside the package (a source checkout)."""
     configured = os.environ.get("DBCONNECTOR_MIGRATIONS_DIR")
-    path = Path(configured) if configured else Path(__file__).resolve().parent.parent / "migrations"
+    checkout = Path(__file__).resolve().parents[2]  # dbconnector/store/migrate.py -> the checkout
+    path = Path(configured) if configured else checkout / "migrations"
     if not (path / "env.py").is_file():
         raise RuntimeError(
             f"no Alembic migrations at {path}; "

@@ -20,13 +20,13 @@ from flask import Response
 from sqlalchemy import Connection, Delete, Insert, Select, Update
 from sqlalchemy.exc import SQLAlchemyError
 
-from .drivers.base import FETCH_ROWS, ProcedureCall, Target
-from .drivers.errors import connect_failure, statement_failure
-from .requestlog import note_rows
+from ..app_state import Services
+from ..drivers.base import FETCH_ROWS, ProcedureCall, Target
+from ..drivers.failures import connect_failure, statement_failure
+from ..sql import plan_cache as plans
+from ..sql.statements import Place
+from ..telemetry.requestlog import note_rows
 from .results import ResultSpool, dumps, encode_rows
-from .services import Services
-from .sql import plans
-from .sql.statements import Place
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,11 @@ def _end_session(conn: Connection, target: Target) -> None:
         conn.invalidate()
 
 
-def select(svc: Services, target: Target, place: Place, body: dict[str, Any]) -> Response:
+def select(svc: Services, target: Target, place: Place, request: plans.CompiledSelect) -> Response:
     """Most selects are small: run them once with at most FETCH_ROWS + 1 rows on a plain cursor
     (one round trip; autocommit where that costs nothing), as SQL compiled once per shape
-    (sql/plans.py), and answer whole. Only when more rows come back is the statement run again
+    (sql/plan_cache.py), and answer whole. Only when more rows come back is the statement run again
     on a streaming (server-side) cursor."""
-    request = plans.select_request(place, body, FETCH_ROWS + 1)
     assert svc.pools is not None
     cache = plans.cache_for(svc.pools.engine(target).dialect)
     plan = cache.get(request.key)
@@ -129,7 +128,7 @@ def select(svc: Services, target: Target, place: Place, body: dict[str, Any]) ->
 def _read(
     svc: Services,
     target: Target,
-    request: plans.SelectRequest,
+    request: plans.CompiledSelect,
     plan: plans.Plan | None,
     statement: Select | None,
 ) -> tuple[list[str], list, plans.Plan]:

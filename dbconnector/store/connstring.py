@@ -14,7 +14,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from .errors import BadRequest
+from ..errors import BadRequest
 
 KNOWN_KEYS = {
     "host",

@@ -15,8 +15,8 @@ import threading
 
 from sqlalchemy import Engine
 
-from .store import connections as conn_store
-from .store.db import utcnow, write
+from . import connections as conn_store
+from .db import utcnow, write
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,15 @@ from sqlalchemy import Engine
 
 from .auth.flood import FloodGuard
 from .auth.tokens import VerifiedTokens
-from .cache import TTLCache
 from .config import Settings
+from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.secrets import SecretBox
+from .telemetry.requestlog import audit
 
 if TYPE_CHECKING:
     from .drivers.pools import PoolRegistry
-    from .usage import UsageRecorder
+    from .store.usage import UsageRecorder
 
 
 @dataclass
@@ -41,6 +42,21 @@ class Services:
 
     def forget_connection(self, token: str) -> None:
         self.targets.invalidate(lambda key: isinstance(key, tuple) and key[1] == token)
+        if self.pools is not None:
+            self.pools.discard(token)
+
+    def changed(
+        self, action: str, *, user_id: int | None = None, token: str | None = None, **details: Any
+    ) -> None:
+        """After an admin change has committed: forget what it made stale (the user's cached
+        standing and grants, the connection's record and pool), then write its audit line
+        (ids and field names, never values). Every admin change ends here, so neither step
+        can be forgotten."""
+        if user_id is not None:
+            self.forget_user(user_id)
+        if token is not None:
+            self.forget_connection(token)
+        audit(action, **({"user_id": user_id} if user_id is not None else {}), **details)
 
 
 def services() -> Services:

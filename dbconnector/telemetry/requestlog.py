@@ -75,9 +75,9 @@ def write_info(logger: logging.Logger, message: str, fields: dict[str, Any]) -> 
 
     Where the service's own JSON handler is the only place the line can go (production), the
     line is formatted and queued at once: the logging machinery around one record (the record
-    itself, the logger and handler chain, two locks) cost ~10 µs of a ~70 µs /admin/ok in
-    process, a request line on every call. Anywhere else (a test's capture, an operator's extra
-    handler or filter, text format) it goes through logging as usual.
+    itself, the logger and handler chain, two locks) is a large share of a heartbeat, and every
+    call writes a request line (bench/README.md). Anywhere else (a test's capture, an operator's
+    extra handler or filter, text format) it goes through logging as usual.
     """
     if not logger.isEnabledFor(logging.INFO):
         return
@@ -120,8 +120,8 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes lines in batches: one write per FLUSH_SECONDS instead of one per line.
 
     Each write is a system call that gives up the GIL, and under gunicorn's threads taking it
-    back costs far more than the write itself: with a request line per call, writing line by
-    line cost about 12% of /admin/ok's throughput (make bench, 2 CPUs). A line at WARNING or
+    back costs far more than the write itself, with a request line per call (bench/README.md
+    has the numbers). A line at WARNING or
     above is written at once with everything pending, so an error is never held back; a worker
     killed by SIGKILL loses at most the last FLUSH_SECONDS of lines (a normal exit writes them:
     logging.shutdown flushes every handler).
@@ -214,7 +214,7 @@ def usable_request_id(given: str | None) -> str | None:
 
 def new_request_id() -> str:
     """32 hex digits. A correlation id, not a secret: the process's PRNG (reseeded in every
-    forked worker) rather than os.urandom, a system call that cost ~10 µs per request here."""
+    forked worker) rather than os.urandom, a system call on every request."""
     return f"{random.getrandbits(128):032x}"
 
 

@@ -11,19 +11,18 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import connstring
-from .auth.guard import Principal
-from .drivers import driver_named
-from .drivers.base import Driver, Target
-from .drivers.confinement import rules_for
-from .errors import BadRequest, Forbidden, NotFound
-from .services import Services
-from .store import connections as conn_store
-from .store.connections import canonical_token
-from .store.db import read
+from ..app_state import Services
+from ..auth.guard import Principal
+from ..drivers import driver_named
+from ..drivers.base import Driver, Target
+from ..drivers.confinement import rules_for
+from ..errors import BadRequest, Forbidden, NotFound
+from ..store import connections as conn_store
+from ..store import connstring
+from ..store.connections import canonical_token
+from ..store.db import read
 
-TOKEN_MISSING = "Missing connection string token"  # noqa: S105 - a message, not a secret
-TOKEN_NOT_FOUND = "connToken not found"  # noqa: S105
+TOKEN_NOT_FOUND = "connToken not found"  # noqa: S105 - a message, not a secret
 
 
 @dataclass(frozen=True)
@@ -40,12 +39,10 @@ class _Resolved:
     confined: set[str] = field(default_factory=set, compare=False)
 
 
-def resolve(svc: Services, principal: Principal, token: Any, driver_name: str) -> Target:
+def resolve(svc: Services, principal: Principal, token: str, driver_name: str) -> Target:
+    """The target a caller may use: `token` is the schema-checked string from the body, and is
+    validated here, once, as a connToken."""
     driver = driver_named(driver_name)
-    if token is None or token == "":
-        raise BadRequest(TOKEN_MISSING)
-    if not isinstance(token, str):
-        raise BadRequest("token must be a string")
     token = canonical_token(token)
     resolved = svc.targets.get((principal.id, token), lambda: _load(svc, principal, token))
     if not resolved.enabled:
@@ -105,3 +102,10 @@ def _seconds(options: dict, key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:
         raise BadRequest(f"connection option {key} must be a number of seconds")
     return float(value)
+
+
+def confined_connection_string(svc: Services, raw: str | dict) -> str:
+    """The connection string to store, once it passes the rules on what a target may be."""
+    text = connstring.normalise(raw)
+    rules_for(svc.settings).check(connstring.parse(text))
+    return text

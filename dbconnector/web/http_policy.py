@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from .errors import ApiError
+from ..errors import ApiError
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Constants, valid as written: they are appended to the WSGI header list as they are, with no
@@ -48,8 +48,9 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
-def install(app: Flask, cors_origins: tuple[str, ...]) -> None:
-    allowed = frozenset(cors_origins)
+def init_app(app: Flask) -> None:
+    """Content types, security headers and CORS for DBCONNECTOR_CORS_ORIGINS."""
+    allowed = frozenset(app.config["DBC_SETTINGS"].cors_origins)
 
     @app.before_request
     def _json_bodies_only() -> Response | None:

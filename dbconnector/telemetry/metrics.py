@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -26,10 +25,6 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import Engine, event
-
-from .api.responses import PROMETHEUS, responds
-from .auth.clientip import client_address, is_allowed
-from .errors import Forbidden
 
 REQUESTS = Counter("dbc_requests_total", "HTTP requests answered", ["endpoint", "method", "status"])
 LATENCY = Histogram(
@@ -54,14 +49,9 @@ POOL_OPEN = Gauge(
 )
 
 
-def install(app: Flask, allowlist: str) -> None:
-    @responds(PROMETHEUS, media="text/plain")
-    @app.get("/admin/metrics")
-    def metrics() -> Response:
-        """Prometheus text format; only for DBCONNECTOR_METRICS_ALLOWLIST addresses."""
-        if not is_allowed(client_address(), allowlist):
-            raise Forbidden("metrics read from outside DBCONNECTOR_METRICS_ALLOWLIST")
-        return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+def exposition() -> tuple[bytes, str]:
+    """The Prometheus text of every worker's metrics, and its content type."""
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST
 
 
 def _registry() -> Any:

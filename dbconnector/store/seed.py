@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from .auth.passwords import hash_password
-from .auth.roles import Role
-from .config import Settings
-from .store import connections as conn_store
-from .store import users as user_store
-from .store.connections import ConnectionStore
-from .store.db import write
-from .store.secrets import SecretBox
+from ..auth.passwords import hash_password
+from ..auth.roles import Role
+from ..config import Settings
+from . import connections as conn_store
+from . import users as user_store
+from .connections import ConnectionStore
+from .db import write
+from .secrets import SecretBox
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, create_engine, text
 
-from dbconnector.bootstrap import TEST_TABLE_ROWS
+from dbconnector.store.seed import TEST_TABLE_ROWS
 
 MSSQL_URL = os.environ.get("DBCONNECTOR_TEST_MSSQL", "")
 
@@ -283,12 +283,19 @@ class MSSQLBackend(Backend):
             autocommit=True,
         ) as raw:
             cursor = raw.cursor()
+            # Only this login's own TDS sessions: Babelfish lists PostgreSQL backends in
+            # dm_exec_sessions too (application_name 'dbconnector'), and KILL refuses those.
             cursor.execute(
-                "SELECT session_id FROM sys.dm_exec_sessions "
-                "WHERE program_name = 'dbconnector' AND session_id <> @@SPID"
+                "SELECT s.session_id FROM sys.dm_exec_sessions s "
+                "JOIN sys.dm_exec_connections c ON c.session_id = s.session_id "
+                "WHERE s.program_name = 'dbconnector' AND s.login_name = SUSER_NAME() "
+                "AND s.session_id <> @@SPID"
             )
             for (session,) in cursor.fetchall():
-                cursor.execute(f"KILL {int(session)}")
+                try:
+                    cursor.execute(f"KILL {int(session)}")
+                except pymssql.DatabaseError:  # it ended between the list and the KILL
+                    continue
 
     def sleep_sql(self, seconds: int) -> str:
         # Babelfish has no WAITFOR; a large cross join keeps any TDS server busy instead

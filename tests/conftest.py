@@ -6,6 +6,7 @@ tests/live/conftest.py and tests/support.py; with CI=true a missing server fails
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
 from dbconnector import Settings, create_app
 from dbconnector.auth.roles import Role
-from dbconnector.bootstrap import ensure_user
-from dbconnector.migrate import upgrade
 from dbconnector.store.db import make_engine
+from dbconnector.store.migrate import upgrade
+from dbconnector.store.seed import ensure_user
 
 TEST_SECRET = "test-secret-key-for-dbconnector-tests"
 OWNER = ("owner@boston.gov", "Owner-Password-1")
@@ -186,3 +188,11 @@ def make_env(tmp_path: Path, migrated_template: Path):  # type: ignore[no-untype
     yield factory
     for application in made:
         application.extensions["dbconnector"].engine.dispose()
+
+
+@pytest.fixture
+def clock():  # type: ignore[no-untyped-def]
+    """The wall clock tokens are checked against, moved on with clock.shift(seconds) instead of
+    slept through (time_machine; it ticks on as usual in between)."""
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=True) as traveller:
+        yield traveller

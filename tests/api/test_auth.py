@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import jwt
 import pytest
 
@@ -62,22 +60,6 @@ def test_unknown_user_costs_one_bcrypt_check_like_a_wrong_password(env, monkeypa
     env.anon.post("/v1/auth", {"username": OWNER[0], "password": "wrong-password"})
     env.anon.post("/v1/auth", {"username": "ghost@nowhere", "password": "wrong-password"})
     assert len(calls) == 2 and calls[0] == calls[1]
-
-
-def test_unknown_user_and_wrong_password_take_similar_time(make_env):
-    env = make_env(bcrypt_rounds=10)  # ~60 ms of bcrypt dominates everything else
-    env.user(Role.READ, username="known@example.org")
-
-    def timed(username):
-        samples = []
-        for _ in range(5):
-            start = time.perf_counter()
-            env.anon.post("/v1/auth", {"username": username, "password": "wrong-password"})
-            samples.append(time.perf_counter() - start)
-        return sorted(samples)[2]
-
-    known, unknown = timed("known@example.org"), timed("ghost@nowhere")
-    assert 0.5 < known / unknown < 2.0
 
 
 @pytest.mark.parametrize(
@@ -208,9 +190,9 @@ def test_refresh_token_cannot_be_used_as_auth_token(env):
     assert response.get_json() == {"error": "Bad Token"}
 
 
-def test_expired_token_401(env):
+def test_expired_token_401(env, clock):
     user = env.user(Role.READ, ttl="1s")
-    time.sleep(2.1)
+    clock.shift(2.1)
     response = user.get(f"/v1/users/{user.userid}")
     assert response.status_code == 401
     assert response.get_json() == {"error": "Expired Token"}
@@ -242,9 +224,9 @@ def test_refresh_returns_a_new_pair(env):
     assert Caller(env.client, body["authToken"]).get(f"/v1/users/{user.userid}").status_code == 200
 
 
-def test_refresh_works_with_an_expired_auth_token(env):
+def test_refresh_works_with_an_expired_auth_token(env, clock):
     user = env.user(Role.READ, ttl="1s")
-    time.sleep(2.1)
+    clock.shift(2.1)
     assert user.get(f"/v1/users/{user.userid}").status_code == 401
     assert refresh(user).status_code == 200
 
@@ -287,9 +269,9 @@ def test_refresh_with_garbage_refresh_token_is_bad_token(env):
     assert response.status_code == 401 and response.get_json() == {"error": "Bad Token"}
 
 
-def test_expired_refresh_token_is_expired_token(make_env):
+def test_expired_refresh_token_is_expired_token(make_env, clock):
     env = make_env(refresh_ttl=1)
-    time.sleep(2.1)
+    clock.shift(2.1)
     response = refresh(env.owner)
     assert response.status_code == 401 and response.get_json() == {"error": "Expired Token"}
 
@@ -387,10 +369,10 @@ def test_forwarded_for_is_believed_for_the_trusted_hops(make_env):
     assert spoofed.status_code == 403
 
 
-def test_a_verified_token_still_expires(env):
+def test_a_verified_token_still_expires(env, clock):
     """Tokens are verified once and cached; the cache must not outlive the token."""
     user = env.user(Role.READ, ttl="1s")
     assert user.get(f"/v1/users/{user.userid}").status_code == 200  # verified and cached
-    time.sleep(2.1)
+    clock.shift(2.1)
     response = user.get(f"/v1/users/{user.userid}")
     assert response.status_code == 401 and response.get_json() == {"error": "Expired Token"}

@@ -180,3 +180,30 @@ def make_env(tmp_path: Path, migrated_template: Path):  # type: ignore[no-untype
     yield factory
     for application in made:
         application.extensions["dbconnector"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """`served(**DBCONNECTOR_settings)`: `dbconnector serve` (gunicorn) on a free loopback port,
+    with the demo seeded and OWNER as its owner; every one started is stopped when the module's
+    tests are done."""
+    from tests.live.private_servers import Service
+
+    started: list[Service] = []
+
+    def start(**settings: str) -> Service:
+        data_dir = tmp_path_factory.mktemp("served")
+        base = {
+            "DBCONNECTOR_DEMO": "1",
+            "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
+            "DBCONNECTOR_OWNER_PASSWORD": OWNER[1],
+            "DBCONNECTOR_BCRYPT_ROUNDS": "4",
+            "DBCONNECTOR_LOG_LEVEL": "WARNING",
+        }
+        service = Service(data_dir, **{**base, **settings})
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .errors import Unauthorized, error_for
+from .errors import error_for
 from .tokens import TokenKeeper
 from .transport import Transport
 
@@ -115,7 +115,7 @@ class Client:
                 method, path, body=body, params=query, token=token, idempotent=retry
             )
         if status == 401:
-            raise Unauthorized(status, str(answer.get("error", "")), answer)
+            raise error_for(status, answer)
         return answer
 
     def refresh(self) -> None:

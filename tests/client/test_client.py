@@ -122,6 +122,24 @@ def test_a_spent_refresh_token_raises_without_a_password(make_client, service):
     assert revoked.value.error == "Bad Token"
 
 
+def test_an_expired_token_is_refreshed_and_the_call_retried(make_client, service):
+    owner, _ = make_client()
+    _short_lived_user(owner, "ttl1@example.org", ttl="1s")
+    login = httpx.post(
+        f"http://127.0.0.1:{service.port}/v1/auth",
+        json={"username": "ttl1@example.org", "password": "Short-Lived-1"},
+    ).json()
+    time.sleep(2.1)  # the served instance's own clock must pass the token's exp
+    client, recorder = make_client(tokens=(login["authToken"], login["refreshToken"]))
+    assert len(client.select("sqlite", DEMO_TOKEN, "testTable")) == 8
+    assert [(path, status, body) for _, path, status, body in recorder.answers][:2] == [
+        ("/v1/select/sqlite", 401, {"error": "Expired Token"}),
+        ("/v1/auth/refresh", 200, recorder.answers[1][3]),
+    ]
+    assert recorder.answers[2][1:3] == ("/v1/select/sqlite", 200)
+    assert client.tokens.refreshes == 1 and client.tokens.logins == 0
+
+
 @pytest.mark.parametrize("status", ["200", "429"])
 def test_flooding_is_waited_out(served, status):
     service = served(DBCONNECTOR_RATELIMIT="4/second", DBCONNECTOR_FLOOD_STATUS=status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -148,7 +148,7 @@ class Client:
             "limit": limit,
             "page": page,
         }
-        return self._execute("select", driver, body, read=True)
+        return cast("list[Row]", self._execute("select", driver, body, read=True))
 
     def iter_select(
         self,
@@ -180,7 +180,7 @@ class Client:
     ) -> dict[str, Any]:
         """{"Identity": N} for one row, {"result": "success"} for several."""
         body = {"token": token, "table": table, "fields": fields, "values": values}
-        return self._execute("insert", driver, body, read=False)
+        return cast("dict[str, Any]", self._execute("insert", driver, body, read=False))
 
     def update(
         self,
@@ -222,14 +222,16 @@ class Client:
     # --- users ----------------------------------------------------------------------------
 
     def list_users(self, page: int | None = None, limit: int | None = None) -> list[Row]:
-        return self.call("GET", "/v1/users", params={"page": page, "limit": limit})
+        return cast(
+            "list[Row]", self.call("GET", "/v1/users", params={"page": page, "limit": limit})
+        )
 
     def get_user(self, user: int | str) -> Row:
         """A user record by id or username."""
-        return self.call("GET", f"/v1/users/{user}")[0]
+        return cast("Row", self.call("GET", f"/v1/users/{user}")[0])
 
     def user_connections(self, user: int | str) -> list[Row]:
-        return self.call("GET", f"/v1/users/{user}/connections")
+        return cast("list[Row]", self.call("GET", f"/v1/users/{user}/connections"))
 
     def create_user(
         self,
@@ -256,17 +258,19 @@ class Client:
     # --- connections and grants -----------------------------------------------------------
 
     def list_connections(self, page: int | None = None, limit: int | None = None) -> list[Row]:
-        return self.call("GET", "/v1/connections", params={"page": page, "limit": limit})
+        return cast(
+            "list[Row]", self.call("GET", "/v1/connections", params={"page": page, "limit": limit})
+        )
 
     def get_connection(self, token: str) -> Row:
-        return self.call("GET", f"/v1/connections/{token}")[0]
+        return cast("Row", self.call("GET", f"/v1/connections/{token}")[0])
 
     def find_connection(self, name: str) -> str:
         """The connToken of the connection called `name`."""
         return str(self.call("GET", f"/v1/connections/find/{name}")["connToken"])
 
     def connection_users(self, token: str) -> list[Row]:
-        return self.call("GET", f"/v1/connections/{token}/users")
+        return cast("list[Row]", self.call("GET", f"/v1/connections/{token}/users"))
 
     def create_connection(
         self,

@@ -15,7 +15,8 @@ from tests.conftest import OWNER
 
 @pytest.fixture(scope="module")
 def service(served):  # type: ignore[no-untyped-def]
-    return served()
+    # Grants are cached per worker for DBCONNECTOR_CACHE_SECONDS; a revoke must show at once.
+    return served(DBCONNECTOR_CACHE_SECONDS="0")
 
 
 class Recorder:

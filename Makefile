@@ -15,10 +15,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml client/pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -m pip install --quiet -e '.[test]' 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -c "import dbconnector, pytest, hypothesis"
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./client 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import dbconnector, dbconnector_client, pytest, hypothesis"
 	touch $@
 
 install: $(STAMP)

@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import admin, auth, connections, execute, openapi, users
+    from .api import admin, auth, connections, docs, execute, openapi, users
 
-    for module in (admin, auth, users, connections, execute, openapi):
+    for module in (admin, auth, users, connections, execute, openapi, docs):
         app.register_blueprint(module.bp)

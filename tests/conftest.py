@@ -196,3 +196,32 @@ def clock():  # type: ignore[no-untyped-def]
     slept through (time_machine; it ticks on as usual in between)."""
     with time_machine.travel(dt.datetime.now(dt.UTC), tick=True) as traveller:
         yield traveller
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """`served(**DBCONNECTOR_settings)`: `dbconnector serve` (gunicorn) on a free loopback port,
+    with the demo seeded and OWNER as its owner; every one started is stopped when the module's
+    tests are done."""
+    from tests.live.private_servers import Service
+
+    started: list[Service] = []
+
+    def start(**settings: str) -> Service:
+        data_dir = tmp_path_factory.mktemp("served")
+        base = {
+            "DBCONNECTOR_DEMO": "1",
+            "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
+            "DBCONNECTOR_OWNER_PASSWORD": OWNER[1],
+            "DBCONNECTOR_BCRYPT_ROUNDS": "4",
+            "DBCONNECTOR_LOG_LEVEL": "WARNING",
+            # The tests' own SQLite targets live in pytest's temp dirs.
+            "DBCONNECTOR_SQLITE_ROOTS": str(Path(tempfile.gettempdir()).resolve()),
+        }
+        service = Service(data_dir, **{**base, **settings})
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()

@@ -62,15 +62,21 @@ def list_connections(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [record.public(show_credentials=True) for record in records]
 
 
-@responds(CONNECTIONS)
+@responds({"anyOf": [CONNECTIONS, CONN_TOKEN]})
 @bp.get("/v1/connections/<token>")
 @bp.get("/v1/connection/<token>")
 @requires(ALL_ROLES)
-def get_connection(token: str) -> list[dict[str, Any]]:
-    """One connection as a one-element array: ADMIN, OWNER, or a user granted its use.
+def get_connection(token: str) -> list[dict[str, Any]] | dict[str, Any]:
+    """One connection by connToken, or a connToken by connection name.
 
-    Credentials in the connection string are shown only to ADMIN and OWNER.
+    A UUID segment is a connToken: the connection as a one-element array, for ADMIN, OWNER or a
+    user granted its use (credentials in the connection string are shown only to ADMIN and
+    OWNER). Any other segment is a connection name, answered as /v1/connections/find/{name}
+    does: {"connToken": ...} for every authenticated user, 400 {"error": "Not Found"} when no
+    connection has that name.
     """
+    if not conn_store.looks_like_token(token):
+        return _token_by_name(token)
     principal = current()
     with read(services().engine) as conn:
         record = _record(conn, token)
@@ -85,6 +91,10 @@ def get_connection(token: str) -> list[dict[str, Any]]:
 @requires(ALL_ROLES)
 def find_connection(name: str) -> dict[str, Any]:
     """The connToken of the connection with this name. Any authenticated user."""
+    return _token_by_name(name)
+
+
+def _token_by_name(name: str) -> dict[str, Any]:
     svc = services()
     with read(svc.engine) as conn:
         record = svc.connections.by_name(conn, name)

@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app
 
 from ..auth.roles import Role
+from . import openapi_examples as examples
 from .fields import Flag, WholeNumber
 from .responses import DOCUMENT, EMPTY, JSON, NO_DATA, responds
 
@@ -76,6 +77,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
 
+    for tag in examples.TAGS:
+        spec.tag(tag)
+
     flood_status = str(app.config["DBC_SETTINGS"].flood_status)
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -83,12 +87,46 @@ def build_spec(app: Flask) -> dict[str, Any]:
             continue
         view = app.view_functions[rule.endpoint]
         path = _PATH_PARAM.sub(r"{\1}", rule.rule)
+        # A rule's defaults (the docs page's script names) count as arguments, not in its path.
+        arguments = rule.arguments - set(rule.defaults or {})
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            operation = _operation(view, rule.arguments, flood_status)
+            operation = _operation(view, arguments, flood_status)
+            _explain(operation, rule.endpoint)
             paths.setdefault(path, {})[method.lower()] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _explain(operation: dict[str, Any], endpoint: str) -> None:
+    """The tag, the error bodies and the specification's examples, for /v1/docs."""
+    operation["tags"] = [examples.tag_of(endpoint)]
+    errors = examples.errors_of(endpoint)
+    if errors:
+        operation["description"] = f"{operation.get('description', '')} Errors: {errors}.".strip()
+    body = operation.get("requestBody", {}).get("content", {}).get(JSON)
+    if body is not None and endpoint in examples.REQUESTS:
+        body["examples"] = examples.REQUESTS[endpoint]
+    responses = operation["responses"]
+    if endpoint in examples.RESPONSES:
+        success = responses.get("201") or responses["200"]
+        success["content"][JSON] = {
+            **success["content"][JSON],
+            "example": examples.RESPONSES[endpoint],
+        }
+    if endpoint in examples.BAD_REQUESTS:
+        responses["400"] = {
+            **responses["400"],
+            "content": {
+                JSON: {
+                    "schema": _ERROR,
+                    "examples": {
+                        f"e{number}": {"value": {"error": message}}
+                        for number, message in enumerate(examples.BAD_REQUESTS[endpoint])
+                    },
+                }
+            },
+        }
 
 
 def _responses(view: Any, flood_status: str) -> dict[str, Any]:

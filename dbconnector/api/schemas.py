@@ -14,6 +14,7 @@ from ..auth.clientip import parse_allowlist
 from ..auth.roles import ALL_ROLES, is_valid_role
 from ..auth.tokens import parse_ttl
 from ..errors import BadRequest
+from ..store.connections import looks_like_token
 from ..store.tables import DESCRIPTION_MAX, IPADDRESSES_MAX, NAME_MAX, TTL_MAX, USERNAME_MAX
 from .fields import flag, flatten_errors, text, whole
 
@@ -124,6 +125,13 @@ class ConnectionFields(RequestSchema):
     name = text("name", max_length=NAME_MAX, allow_empty=False)
     description = text("description", max_length=DESCRIPTION_MAX)
     enabled = flag("enabled")
+
+    @validates("name")
+    def _v_name(self, value: Any, **_: Any) -> None:
+        # GET /v1/connections/<segment> reads a UUID as a connToken, so such a name would be
+        # unreachable there.
+        if isinstance(value, str) and looks_like_token(value):
+            raise ValidationError("name must not look like a connToken (a UUID)")
 
     @validates("connectionString")
     def _v_connection_string(self, value: Any, **_: Any) -> None:

@@ -60,12 +60,16 @@ def iso_utc(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def looks_like_token(text: str) -> bool:
+    """A UUID, as a connToken is written: such a segment is a token, never a connection name."""
+    return TOKEN_RE.match(text.strip()) is not None
+
+
 def canonical_token(token: str) -> str:
     """connTokens compare case-insensitively; the stored form is upper case."""
-    token = token.strip()
-    if not TOKEN_RE.match(token):
+    if not looks_like_token(token):
         raise BadRequest("malformed connToken")
-    return token.upper()
+    return token.strip().upper()
 
 
 _COLUMNS = (

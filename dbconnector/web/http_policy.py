@@ -5,8 +5,8 @@
   (form posts and text/plain). A body with no Content-Type at all is read as JSON.
 - Security headers on every answer (added by envelope.Envelope, below Flask): the API serves
   JSON only, so nothing may frame it, run scripts from it, sniff it as HTML, cache it or leak a
-  Referer. HSTS when the request came over HTTPS (directly, or through trusted proxies:
-  DBCONNECTOR_TRUSTED_PROXIES).
+  Referer. The /v1/docs page alone sets its own Content-Security-Policy and caching. HSTS when
+  the request came over HTTPS (directly, or through trusted proxies: DBCONNECTOR_TRUSTED_PROXIES).
 - CORS is off unless DBCONNECTOR_CORS_ORIGINS lists exact origins. Tokens travel in the
   Authorization header, never in cookies, so credentials are never allowed.
 """
@@ -23,10 +23,10 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
     ("Referrer-Policy", "no-referrer"),
     ("Cross-Origin-Resource-Policy", "same-origin"),
 )
+_CSP = ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 _NO_STORE = ("Cache-Control", "no-store")
 _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 _CORS_METHODS = "GET, POST, PATCH, DELETE"
@@ -34,11 +34,15 @@ _CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
 
 
 def security_headers(headers: list[tuple[str, str]], https: bool) -> list[tuple[str, str]]:
-    """An answer's WSGI headers plus the security headers: Cache-Control: no-store unless the
-    view chose one, and HSTS when the request came over HTTPS."""
+    """An answer's WSGI headers plus the security headers: Cache-Control: no-store and the
+    JSON-only Content-Security-Policy unless the view chose its own (the /v1/docs page), and
+    HSTS when the request came over HTTPS."""
     extra = list(_SECURITY_HEADERS)
-    if not any(name.lower() == "cache-control" for name, _ in headers):
+    chosen = {name.lower() for name, _ in headers}
+    if "cache-control" not in chosen:
         extra.append(_NO_STORE)
+    if "content-security-policy" not in chosen:
+        extra.append(_CSP)
     if https:
         extra.append(_HSTS)
     return headers + extra

@@ -336,6 +336,26 @@ def public_rows() -> list[Row]:
             None,
             public(lambda _c: (200, lambda b: b["openapi"].startswith("3."))),
         ),
+        # The documentation page and its assets are public, as /v1/openapi.json is.
+        Row("GET", "/v1/docs", None, public(lambda _c: (200, lambda t: "swagger-ui" in t))),
+        Row(
+            "GET",
+            "/v1/docs/swagger-ui.css",
+            None,
+            public(lambda _c: (200, lambda t: ".swagger-ui" in t)),
+        ),
+        Row(
+            "GET",
+            "/v1/docs/swagger-ui-bundle.js",
+            None,
+            public(lambda _c: (200, lambda t: "SwaggerUIBundle" in t)),
+        ),
+        Row(
+            "GET",
+            "/v1/docs/docs.js",
+            None,
+            public(lambda _c: (200, lambda t: "/v1/openapi.json" in t)),
+        ),
         Row(
             "POST",
             "/v1/auth",

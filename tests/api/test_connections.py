@@ -84,6 +84,40 @@ def test_find_returns_the_conntoken_for_any_user(env):
     assert missing.status_code == 400 and missing.get_json() == {"error": "Not Found"}
 
 
+@pytest.mark.parametrize("prefix", ["/v1/connections", "/v1/connection"])
+def test_a_name_segment_is_the_name_lookup(env, prefix):
+    """The specification's Flow, step 2: GET /v1/connections/:name gives the connToken, with the
+    permission of /find/:name (any authenticated user, granted or not)."""
+    token = env.connection(name="demo")
+    reader = env.user(Role.READ)  # holds no grant on it
+    for caller in (reader, env.owner):
+        by_segment = caller.get(f"{prefix}/demo")
+        by_find = caller.get(f"{prefix}/find/demo")
+        assert by_segment.status_code == by_find.status_code == 200
+        assert by_segment.get_json() == by_find.get_json() == {"connToken": token}
+    missing = reader.get(f"{prefix}/nope")
+    assert missing.status_code == 400 and missing.get_json() == {"error": "Not Found"}
+    assert env.anon.get(f"{prefix}/demo").get_json() == {"error": "Missing Authentication Token"}
+    # a UUID segment is still a connToken: the record, and the grant rule with it
+    assert reader.get(f"{prefix}/{token}").status_code == 403
+    assert env.owner.get(f"{prefix}/{token}").get_json()[0]["Name"] == "demo"
+
+
+UUID_NAMES = ["45826BE6-1E29-CC64-B49E-550B9610C2EA", " 45826be6-1e29-cc64-b49e-550b9610c2ea "]
+UUID_NAME_ERROR = {"error": "name must not look like a connToken (a UUID)"}
+
+
+@pytest.mark.parametrize("name", UUID_NAMES)
+def test_a_name_that_looks_like_a_conntoken_is_refused(env, name):
+    response = env.owner.post("/v1/connection", {"name": name, "connectionString": CONN})
+    assert response.status_code == 400 and response.get_json() == UUID_NAME_ERROR
+    assert env.owner.get("/v1/connections").get_json() == []
+    token = env.connection(name="plain")
+    renamed = env.owner.patch(f"/v1/connections/{token}", {"name": name})
+    assert renamed.status_code == 400 and renamed.get_json() == UUID_NAME_ERROR
+    assert env.owner.get(f"/v1/connections/{token}").get_json()[0]["Name"] == "plain"
+
+
 def test_granted_user_sees_connection_without_credentials(env):
     token = env.connection(CONN, name="cmdb")
     user = env.user(Role.READ)
@@ -218,8 +252,10 @@ def test_unknown_and_malformed_tokens(env):
         response = env.owner.call(method, f"/v1/connections/{unknown}", json={"name": "n"})
         assert response.status_code == 400
         assert response.get_json() == {"error": "connToken not found"}
-    response = env.owner.get("/v1/connections/not-a-token")
-    assert response.status_code == 400 and response.get_json() == {"error": "malformed connToken"}
+    for method in ("PATCH", "DELETE"):
+        response = env.owner.call(method, "/v1/connections/not-a-token", json={"name": "n"})
+        assert response.status_code == 400
+        assert response.get_json() == {"error": "malformed connToken"}
     assert env.owner.post(f"/v1/connection/{unknown}/user/1").get_json() == {
         "error": "connToken not found"
     }

@@ -1,8 +1,9 @@
 """Re-sealing stored secrets with the current key: `dbconnector keys rotate` and `keys status`.
 
-Each row is re-sealed in its own short transaction, and only if it still holds the ciphertext
-that was read (an instance may have rewritten it meanwhile), so a rotate never blocks the service
-for long, can be stopped at any point, and a second run carries on where the first stopped.
+Rows are read a page at a time; each is re-sealed by its own one-statement transaction, and only
+if it still holds the ciphertext that was read (an instance may have rewritten it meanwhile), so a
+rotate never blocks the service for long, can be stopped at any point, and a second run carries on
+where the first stopped.
 """
 
 from __future__ import annotations
@@ -50,19 +51,19 @@ class Tally:
         return sum(self.by_key[1:])
 
 
-def _keys(engine: Engine, sealed: Sealed) -> Iterator[object]:
-    """The primary keys of `sealed`'s table, a page per short read."""
+def _rows(engine: Engine, sealed: Sealed) -> Iterator[tuple[object, str]]:
+    """(primary key, ciphertext) of every row of `sealed`'s table, a page per short read."""
     last = None
     while True:
-        query = select(sealed.key).order_by(sealed.key).limit(PAGE)
+        query = select(sealed.key, sealed.column).order_by(sealed.key).limit(PAGE)
         if last is not None:
             query = query.where(sealed.key > last)
         with read(engine) as conn:
-            page = list(conn.execute(query).scalars())
+            page = [tuple(row) for row in conn.execute(query)]
         yield from page
         if len(page) < PAGE:
             return
-        last = page[-1]
+        last = page[-1][0]
 
 
 def status(engine: Engine, box: SecretBox) -> list[Tally]:
@@ -70,13 +71,8 @@ def status(engine: Engine, box: SecretBox) -> list[Tally]:
     tallies = []
     for sealed in SEALED:
         tally = Tally(sealed.label, [0] * box.key_count)
-        for key in _keys(engine, sealed):
-            with read(engine) as conn:
-                ciphertext = conn.execute(
-                    select(sealed.column).where(sealed.key == key)
-                ).scalar_one_or_none()
-            if ciphertext is not None:
-                _count(tally, box.key_index(ciphertext))
+        for _key, ciphertext in _rows(engine, sealed):
+            _count(tally, box.key_index(ciphertext))
         tallies.append(tally)
     return tallies
 
@@ -86,17 +82,12 @@ def rotate(engine: Engine, box: SecretBox) -> list[Tally]:
     tallies = []
     for sealed in SEALED:
         tally = Tally(sealed.label, [0] * box.key_count)
-        for key in _keys(engine, sealed):
+        for key, ciphertext in _rows(engine, sealed):
+            index = box.key_index(ciphertext)
+            if index is None or index == 0:
+                _count(tally, index)
+                continue
             with write(engine) as conn:
-                ciphertext = conn.execute(
-                    select(sealed.column).where(sealed.key == key)
-                ).scalar_one_or_none()
-                if ciphertext is None:  # deleted since the page was read
-                    continue
-                index = box.key_index(ciphertext)
-                if index is None or index == 0:
-                    _count(tally, index)
-                    continue
                 result = conn.execute(
                     update(sealed.table)
                     .where(sealed.key == key, sealed.column == ciphertext)
@@ -105,7 +96,7 @@ def rotate(engine: Engine, box: SecretBox) -> list[Tally]:
             if result.rowcount == 1:
                 tally.resealed += 1
                 tally.by_key[0] += 1
-            else:
+            else:  # rewritten (or deleted) since the page was read
                 tally.changed_meanwhile += 1
         tallies.append(tally)
     return tallies

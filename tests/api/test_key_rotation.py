@@ -207,3 +207,26 @@ def test_rotate_reports_rows_no_listed_key_opens_and_fails(shared, keys_cli):
     assert code == 1
     assert "1 re-encrypted" in output and "1 sealed with no listed key" in output
     assert "rotation is incomplete" in output
+
+
+def test_a_row_rewritten_while_rotating_is_left_to_the_next_run(shared, keys_cli):
+    """An instance re-saves a connection string between rotate's read and its update: rotate
+    must not overwrite it with the stale one, and says to run again."""
+    from dbconnector.store import rotation
+
+    old = shared(OLD)
+    token = old.connection(CONN, name="busy")
+    changed = {**CONN, "password": "changed-meanwhile"}
+
+    class Busy(SecretBox):
+        def key_index(self, ciphertext: str) -> int | None:
+            response = old.owner.patch(f"/v1/connections/{token}", {"connectionString": changed})
+            assert response.status_code == 200, response.get_json()
+            return super().key_index(ciphertext)
+
+    (tally,) = rotation.rotate(old.services.engine, Busy(NEW, [OLD]))
+    assert (tally.resealed, tally.changed_meanwhile) == (0, 1)
+    record = shared(NEW, OLD).owner.get(f"/v1/connections/{token}").get_json()[0]
+    assert json.loads(record["ConnectionString"]) == changed
+    code, output = keys_cli("rotate", NEW, OLD)
+    assert code == 0 and "1 re-encrypted" in output

@@ -230,3 +230,15 @@ def test_a_row_rewritten_while_rotating_is_left_to_the_next_run(shared, keys_cli
     assert json.loads(record["ConnectionString"]) == changed
     code, output = keys_cli("rotate", NEW, OLD)
     assert code == 0 and "1 re-encrypted" in output
+
+
+def test_an_instance_that_lists_the_new_key_as_previous_reads_what_new_ones_write(shared):
+    """The runbook's first pass: OLD current, NEW previous, beside an instance already on NEW."""
+    accepting, switched = shared(OLD, NEW), shared(NEW, OLD)
+    token = switched.connection(CONN, name="sealed-with-new")
+    fresh = switched.anon.login("owner@boston.gov", "Owner-Password-1")
+    assert header(fresh.token)["kid"] == key_id(NEW)
+    answer = Caller(accepting.client, fresh.token).get(f"/v1/connections/{token}")
+    assert answer.status_code == 200, answer.get_json()
+    assert json.loads(answer.get_json()[0]["ConnectionString"]) == CONN
+    assert header(accepting.owner.token)["kid"] == key_id(OLD)  # it still signs with OLD

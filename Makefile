@@ -10,14 +10,25 @@ export PORT ?= 8000
 export DBCONNECTOR_DEMO ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install run test lint layout format bench soak fuzz security clean
+.PHONY: install run test lint layout format bench soak fuzz security audit lock clean
+
+# Exact versions with hashes (pip-compile): runtime.txt is what the image ships, test.txt adds the
+# test and dev tools at the same runtime versions, build.txt builds the wheel in the image.
+LOCKS := requirements/runtime.txt requirements/test.txt requirements/build.txt
+COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	--no-emit-find-links --resolver=backtracking
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python setup.cfg pyproject.toml client/pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./client 2>&1 | grep -v "is ignored" || true
+# The locked versions, hash-checked (pip refuses hashes in a -c constraints file, and a lock that
+# misses a dependency of setup.cfg fails `pip check`: then run `make lock`), then the project and
+# the client package, both editable.
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml client/pyproject.toml $(LOCKS)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt 2>&1 \
+		| grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet --no-deps -e . -e ./client 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip check
 	$(BIN)/python -c "import dbconnector, dbconnector_client, pytest, hypothesis"
 	touch $@
 
@@ -32,6 +43,7 @@ test: install
 lint: install layout
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 layout: install
 	$(BIN)/python scripts/check_layout.py
@@ -51,6 +63,25 @@ fuzz: install
 
 security: install
 	$(BIN)/python security/sqlmap_scan.py
+	$(MAKE) audit
+
+# Known vulnerabilities in the locked versions. --strict: a package it cannot look up fails the
+# audit instead of passing unchecked (docs/testing.md: where the advisory source is unreachable).
+audit: install
+	$(BIN)/pip-audit --strict --disable-pip --progress-spinner off \
+		-r requirements/runtime.txt -r requirements/test.txt
+
+# Refresh the locks after a change to setup.cfg's dependencies (UPGRADE=1: newest allowed versions).
+# Only pip-tools is needed, so this works while `make install` fails on a lock that is out of date.
+$(BIN)/pip-compile: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4' 2>&1 | grep -v "is ignored" || true
+
+lock: $(BIN)/pip-compile
+	$(COMPILE) $(if $(UPGRADE),--upgrade) -o requirements/runtime.txt setup.cfg
+	$(COMPILE) $(if $(UPGRADE),--upgrade) --allow-unsafe --extra test -c requirements/runtime.txt \
+		-o requirements/test.txt setup.cfg client/pyproject.toml
+	$(COMPILE) $(if $(UPGRADE),--upgrade) --allow-unsafe -o requirements/build.txt \
+		requirements/build.in
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

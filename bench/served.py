@@ -21,12 +21,20 @@ ROOT = Path(__file__).resolve().parent.parent
 class Server:
     """A gunicorn process group on loopback, stopped (with its workers) by stop()."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, log: Path):
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        port: int,
+        log: Path,
+        cwd: Path = ROOT,
+    ):
         self.name, self.port = name, port
         self.log = log.open("wb")
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
         )
 
-    box = SecretBox(settings.secret_key)
+    box = SecretBox.of(settings.key_ring)
     engine = make_engine(settings.database_url, settings.pool_size)
     app.extensions["dbconnector"] = Services(
         settings=settings,
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         pools=PoolRegistry(settings),
         usage=UsageRecorder(engine, settings.usage_flush_seconds),
     )
-    tokens.init_app(app, settings.secret_key)
+    tokens.init_app(app, settings.key_ring)
     error_handlers.init_app(app)
     _register_blueprints(app)
     http_policy.init_app(app)

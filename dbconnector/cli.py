@@ -1,5 +1,5 @@
-"""The `dbconnector` command: db upgrade, users create/list/set-password, connections check, demo,
-serve."""
+"""The `dbconnector` command: db upgrade, users create/list/set-password, connections check,
+keys status/rotate, demo, serve."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def connections_check() -> None:
     from .store.secrets import SecretBox
 
     settings = _settings()
-    store = ConnectionStore(SecretBox(settings.secret_key))
+    store = ConnectionStore(SecretBox.of(settings.key_ring))
     rules = rules_for(settings)
     broken = 0
     with read(_engine(settings)) as conn:
@@ -167,6 +167,66 @@ def connections_check() -> None:
     click.echo(f"{len(records)} connections checked, {broken} break a rule")
     if broken:
         sys.exit(1)
+
+
+@main.group()
+def keys() -> None:
+    """DBCONNECTOR_SECRET_KEY rotation: which key sealed the stored secrets."""
+
+
+def _print_tallies(tallies, kids: tuple[str, ...]) -> int:  # type: ignore[no-untyped-def]
+    """Print each sealed column's counts per key; return the rows no listed key opens."""
+    unreadable = 0
+    for tally in tallies:
+        counts = [f"{tally.by_key[0]} on the current key ({kids[0]})"]
+        counts += [
+            f"{count} on previous key {number} ({kid})"
+            for number, (count, kid) in enumerate(zip(tally.by_key[1:], kids[1:], strict=True), 1)
+        ]
+        if tally.unreadable:
+            counts.append(f"{tally.unreadable} sealed with no listed key")
+        click.echo(f"{tally.label}: " + ", ".join(counts))
+        unreadable += tally.unreadable
+    return unreadable
+
+
+@keys.command("status")
+def keys_status() -> None:
+    """Count the stored secrets sealed with each key (changes nothing)."""
+    from .store import rotation
+    from .store.secrets import SecretBox
+
+    settings = _settings()
+    ring = settings.key_ring
+    box = SecretBox.of(ring)
+    _print_tallies(rotation.status(_engine(settings), box), ring.kids)
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret sealed with a previous key with the current key.
+
+    One short transaction per row; safe to stop and run again while the service serves.
+    """
+    from .store import rotation
+    from .store.secrets import SecretBox
+
+    settings = _settings()
+    ring = settings.key_ring
+    box = SecretBox.of(ring)
+    tallies = rotation.rotate(_engine(settings), box)
+    for tally in tallies:
+        click.echo(f"{tally.label}: {tally.resealed} re-encrypted with the current key")
+        if tally.changed_meanwhile:
+            click.echo(
+                f"{tally.label}: {tally.changed_meanwhile} changed while rotating; run it again"
+            )
+    unreadable = _print_tallies(tallies, ring.kids)
+    if unreadable or any(tally.changed_meanwhile or tally.on_previous_keys for tally in tallies):
+        raise click.ClickException(
+            "rotation is incomplete: keep the previous keys listed"
+            + (" (rows sealed with no listed key cannot be read with any)" if unreadable else "")
+        )
 
 
 @main.command()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from limits import parse_many
 
+from .lib.keys import KeyRing
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
@@ -28,7 +30,9 @@ class Settings:
     env: str = "development"
     data_dir: Path = Path("var")
     database_url: str = ""
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)
+    # Keys still accepted (tokens signed, connection strings sealed with them), newest first.
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     owner_username: str | None = None
     owner_password: str | None = field(default=None, repr=False)
     demo: bool = False
@@ -68,7 +72,7 @@ class Settings:
         shown = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in {"secret_key", "owner_password", "database_url"}
+            if f.name not in _SECRET_FIELDS
         }
         return f"Settings({shown})"
 
@@ -80,6 +84,10 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def key_ring(self) -> KeyRing:
+        return KeyRing.of(self.secret_key, self.previous_secret_keys)
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -97,7 +105,14 @@ class Settings:
             env=app_env,
             data_dir=data_dir,
             database_url=reader.str("DBCONNECTOR_DATABASE_URL", ""),
-            secret_key=reader.str("DBCONNECTOR_SECRET_KEY", ""),
+            secret_key=reader.secret("DBCONNECTOR_SECRET_KEY"),
+            previous_secret_keys=tuple(
+                key.strip()
+                for key in reader.secret("DBCONNECTOR_PREVIOUS_SECRET_KEYS")
+                .replace("\n", ",")
+                .split(",")
+                if key.strip()
+            ),
             owner_username=reader.str("DBCONNECTOR_OWNER_USERNAME", "") or None,
             owner_password=reader.str("DBCONNECTOR_OWNER_PASSWORD", "") or None,
             demo=reader.bool("DBCONNECTOR_DEMO", False),
@@ -191,7 +206,32 @@ class Settings:
             settings = settings.replace(secret_key=_local_secret(settings.data_dir))
         elif len(settings.secret_key) < 16:
             raise ConfigError("DBCONNECTOR_SECRET_KEY must be at least 16 characters")
+        elif settings.production and len(settings.secret_key.encode()) < PRODUCTION_KEY_BYTES:
+            raise ConfigError(
+                f"DBCONNECTOR_SECRET_KEY must be at least {PRODUCTION_KEY_BYTES} bytes"
+                " when DBCONNECTOR_ENV=production"
+            )
+        _check_previous_keys(settings.secret_key, settings.previous_secret_keys)
         return settings
+
+
+_SECRET_FIELDS = {"secret_key", "previous_secret_keys", "owner_password", "database_url"}
+PRODUCTION_KEY_BYTES = 32
+
+
+def _check_previous_keys(current: str, previous: tuple[str, ...]) -> None:
+    """A previous key may be shorter than a production key (it may predate that rule), but is
+    never the current key: a rotation to the same key would change nothing."""
+    for key in previous:
+        if len(key) < 16:
+            raise ConfigError(
+                "every key in DBCONNECTOR_PREVIOUS_SECRET_KEYS must be at least 16 characters"
+            )
+        if key == current:
+            raise ConfigError(
+                "DBCONNECTOR_SECRET_KEY must differ from every key in"
+                " DBCONNECTOR_PREVIOUS_SECRET_KEYS"
+            )
 
 
 def _local_secret(data_dir: Path) -> str:
@@ -217,6 +257,19 @@ class _Reader:
 
     def str(self, name: str, default: str) -> str:
         return self.env.get(name, default).strip()
+
+    def secret(self, name: str) -> str:
+        """`name`, or the content of the file `name`_FILE names (container secrets), not both."""
+        file_name = f"{name}_FILE"
+        path = self.env.get(file_name, "").strip()
+        if not path:
+            return self.str(name, "")
+        if self.str(name, ""):
+            raise ConfigError(f"set {name} or {file_name}, not both")
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise ConfigError(f"{file_name} does not name a readable text file") from None
 
     def bool(self, name: str, default: bool) -> bool:
         raw = self.env.get(name)

@@ -7,11 +7,16 @@ row in the metadata database, so each refresh token works once on every instance
 spent refresh token again means a copy exists: every token of that user is revoked (the caller
 commits the revocation, then answers 401 Bad Token). Both tokens carry the user's token
 generation (`gen`); revocation raises it, so older authTokens stop verifying (auth/guard.py).
+
+Tokens are signed with the current secret's key and name it in their header (`kid`); a token
+signed with a previous secret (DBCONNECTOR_PREVIOUS_SECRET_KEYS) verifies until it expires, and a
+token without a kid (issued before key ids) verifies with the current key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
 import time
@@ -23,10 +28,11 @@ import jwt
 from flask import Flask, Request, current_app
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from jwt import ExpiredSignatureError, PyJWTError
+from jwt.utils import base64url_decode
 from sqlalchemy import Connection
 
 from ..errors import BAD_TOKEN, EXPIRED_TOKEN, MISSING_TOKEN, Unauthorized
-from ..lib.keys import jwt_key
+from ..lib.keys import KeyRing, jwt_key, key_id
 from ..store import refresh_tokens
 from ..store.db import utcnow
 from ..store.users import User
@@ -48,18 +54,63 @@ def parse_ttl(text: str) -> int | None:
     return seconds
 
 
-def init_app(app: Flask, secret: str) -> None:
+class TokenKeys:
+    """The key that signs new tokens, and the one that verifies a token, picked by its kid.
+
+    A token's header segment is the same for every token signed with one key, so the key it
+    maps to is remembered by that segment: verifying costs one dictionary lookup, not a parse.
+    """
+
+    MAX_HEADERS = 256
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.kid = key_id(ring.current)
+        self.signing_key = jwt_key(ring.current)
+        self._by_kid = ring.jwt_keys()
+        self._by_header: dict[str, str] = {}
+
+    def for_token(self, token: str) -> str:
+        """The verification key of `token`; Unauthorized(BAD_TOKEN) if its key is not listed."""
+        header = token.partition(".")[0]
+        key = self._by_header.get(header)
+        if key is None:
+            key = self._from_header(header)
+            if len(self._by_header) < self.MAX_HEADERS:
+                self._by_header[header] = key
+        return key
+
+    def _from_header(self, header: str) -> str:
+        try:
+            fields = json.loads(base64url_decode(header))
+        except (ValueError, RecursionError):
+            raise Unauthorized(BAD_TOKEN) from None
+        if not isinstance(fields, dict):
+            raise Unauthorized(BAD_TOKEN)
+        kid = fields.get("kid")
+        if kid is None:
+            return self.signing_key
+        key = self._by_kid.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise Unauthorized(BAD_TOKEN)
+        return key
+
+
+def init_app(app: Flask, ring: KeyRing) -> None:
+    keys = TokenKeys(ring)
+    app.extensions["dbconnector.token_keys"] = keys
     app.config.update(
-        JWT_SECRET_KEY=jwt_key(secret),
+        JWT_SECRET_KEY=keys.signing_key,
         JWT_ALGORITHM="HS256",
         JWT_TOKEN_LOCATION=["headers"],
         JWT_HEADER_TYPE="Bearer",
         JWT_ERROR_MESSAGE_KEY="error",
         JWT_COOKIE_CSRF_PROTECT=False,
     )
-    # flask-jwt-extended signs (create_*_token); no request reaches its verifying decorators, so
-    # none of its error loaders are registered: VerifiedTokens raises our own Unauthorized.
-    JWTManager(app)
+    # flask-jwt-extended signs (create_*_token) with the current key's kid in the header; no
+    # request reaches its verifying decorators, so none of its error loaders are registered:
+    # VerifiedTokens raises our own Unauthorized.
+    jwt = JWTManager(app)
+    jwt.additional_headers_loader(lambda _identity: {"kid": keys.kid})
 
 
 @dataclass(frozen=True)
@@ -187,7 +238,7 @@ _REQUIRED = ["exp", "iat", "sub", "jti", "type"]
 
 
 def _decode(token: str, allow_expired: bool) -> dict[str, Any]:
-    """The claims of a token signed with this service's key (HS256 only), else Unauthorized.
+    """The claims of a token signed with one of this service's keys (HS256), else Unauthorized.
 
     PyJWT directly: flask-jwt-extended's decode_token parses a token three times (claims and
     header unverified, then verified), a tenth of a refresh's CPU. The checks are the ones it
@@ -195,10 +246,9 @@ def _decode(token: str, allow_expired: bool) -> dict[str, Any]:
     string `sub`.
     """
     options = {"require": _REQUIRED, "verify_exp": not allow_expired}
+    key = current_app.extensions["dbconnector.token_keys"].for_token(token)
     try:
-        return jwt.decode(
-            token, current_app.config["JWT_SECRET_KEY"], algorithms=["HS256"], options=options
-        )
+        return jwt.decode(token, key, algorithms=["HS256"], options=options)
     except ExpiredSignatureError:
         raise Unauthorized(EXPIRED_TOKEN) from None
     except (PyJWTError, ValueError, KeyError, TypeError):

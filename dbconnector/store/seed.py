@@ -88,7 +88,7 @@ def seed_demo(engine: Engine, settings: Settings, reset: bool = False) -> None:
     target = (settings.data_dir / "demo.db").resolve()
     build_demo_target(target, reset=reset)
     user_id = ensure_user(engine, settings, DEMO_USERNAME, DEMO_PASSWORD, int(Role.FULL))
-    store = ConnectionStore(SecretBox(settings.secret_key))
+    store = ConnectionStore(SecretBox.of(settings.key_ring))
     with write(engine) as conn:
         record = store.by_token(conn, DEMO_TOKEN)
         if record is None:

@@ -359,7 +359,8 @@ def test_connection_sealed_with_another_key_gives_a_clear_500(env):
         assert response.status_code == 500
         assert response.get_json() == {
             "error": "A stored connection string cannot be decrypted: "
-            "was DBCONNECTOR_SECRET_KEY changed?"
+            "was DBCONNECTOR_SECRET_KEY changed without listing the old key in"
+            " DBCONNECTOR_PREVIOUS_SECRET_KEYS?"
         }
 
 

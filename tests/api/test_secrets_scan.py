@@ -41,6 +41,12 @@ UNREACHABLE_PORT = 8599  # in this suite's port range; nothing listens there
 class Secrets:
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     found_tokens: list[str] = field(default_factory=list)
+    # The service's secret keys (current and previous), never to be shown anywhere either.
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def previous_key(self) -> str:
+        return f"PreviousKey-{self.tag}-0123456789"
 
     @property
     def user_password(self) -> str:
@@ -74,7 +80,7 @@ class Secrets:
     def all(self, owner_password: str) -> list[str]:
         """Every secret, and for tokens also their signatures (a log might print only a part)."""
         tokens = [part for token in self.found_tokens for part in (token, token.split(".")[2])]
-        return [*self.passwords(), owner_password, *tokens]
+        return [*self.passwords(), owner_password, *tokens, *self.keys]
 
 
 @dataclass
@@ -302,7 +308,9 @@ def debug_logs() -> Iterator[list[str]]:
 
 
 def test_no_secret_in_logs_bodies_or_data_dir(make_env, tmp_path, debug_logs, capfd):
-    env = make_env(log_level="DEBUG")
+    secrets = Secrets()
+    env = make_env(log_level="DEBUG", previous_secret_keys=(secrets.previous_key,))
+    secrets.keys += [env.services.settings.secret_key, secrets.previous_key]
     for name in list(logging.root.manager.loggerDict):  # loggers the app created since
         logging.getLogger(name).setLevel(logging.DEBUG)
     data_dir = env.services.settings.data_dir
@@ -317,7 +325,7 @@ def test_no_secret_in_logs_bodies_or_data_dir(make_env, tmp_path, debug_logs, ca
             response = caller.call(method, path, json=body)
         return response.status_code, response.get_data(as_text=True)
 
-    workflow = Workflow(send, Secrets(), OWNER[1], target)
+    workflow = Workflow(send, secrets, OWNER[1], target)
     workflow.run()
     env.services.usage.close()  # flush buffered usage, as a stopping worker does
     for handler in logging.getLogger().handlers:  # and the batched log lines
@@ -378,6 +386,7 @@ def test_no_secret_in_gunicorn_output_or_data_dir(tmp_path):
         "DBCONNECTOR_THREADS": "2",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "DBCONNECTOR_PREVIOUS_SECRET_KEYS": secrets.previous_key,
     }
     env.pop("DBCONNECTOR_DATABASE_URL", None)
     env.pop("DBCONNECTOR_SECRET_KEY", None)  # a key file is made in the data dir
@@ -417,6 +426,7 @@ def test_no_secret_in_gunicorn_output_or_data_dir(tmp_path):
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
     log_text = log.read_text()
+    secrets.keys += [(data_dir / "secret_key").read_text().strip(), secrets.previous_key]
     # the log did capture the requests (whatever its format) and the startup
     assert "/v1/auth/refresh" in log_text and "/v1/select/sqlite" in log_text
     assert scan(workflow, log_text, data_dir) == []

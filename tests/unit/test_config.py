@@ -62,3 +62,64 @@ def test_repr_never_shows_secrets(tmp_path):
     )
     text = repr(settings)
     assert "super-secret" not in text and "boss-password" not in text and "dbpass" not in text
+
+
+LONG_KEY = "k" * 32
+OLD_KEY = "old-key-0123456789abcdef"
+
+
+def test_previous_keys_are_read_newest_first_from_the_variable_or_a_file(tmp_path):
+    base = {"DBCONNECTOR_DATA_DIR": str(tmp_path), "DBCONNECTOR_SECRET_KEY": LONG_KEY}
+    listed = {**base, "DBCONNECTOR_PREVIOUS_SECRET_KEYS": f" {OLD_KEY} , older-key-0123456789 ,"}
+    assert Settings.from_env(listed).previous_secret_keys == (OLD_KEY, "older-key-0123456789")
+    current, previous = tmp_path / "current", tmp_path / "previous"
+    current.write_text(LONG_KEY + "\n")
+    previous.write_text(f"{OLD_KEY}\nolder-key-0123456789\n")
+    files = {
+        "DBCONNECTOR_DATA_DIR": str(tmp_path),
+        "DBCONNECTOR_SECRET_KEY_FILE": str(current),
+        "DBCONNECTOR_PREVIOUS_SECRET_KEYS_FILE": str(previous),
+    }
+    settings = Settings.from_env(files)
+    assert settings.secret_key == LONG_KEY
+    assert settings.previous_secret_keys == (OLD_KEY, "older-key-0123456789")
+    assert OLD_KEY not in repr(settings) and LONG_KEY not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"DBCONNECTOR_SECRET_KEY": "s" * 31}, "DBCONNECTOR_SECRET_KEY must be at least 32 bytes"),
+        (
+            {"DBCONNECTOR_SECRET_KEY": LONG_KEY, "DBCONNECTOR_PREVIOUS_SECRET_KEYS": LONG_KEY},
+            "DBCONNECTOR_SECRET_KEY must differ from every key in DBCONNECTOR_PREVIOUS_SECRET_KEYS",
+        ),
+        (
+            {"DBCONNECTOR_SECRET_KEY": LONG_KEY, "DBCONNECTOR_PREVIOUS_SECRET_KEYS": "short"},
+            "every key in DBCONNECTOR_PREVIOUS_SECRET_KEYS must be at least 16 characters",
+        ),
+        (
+            {"DBCONNECTOR_SECRET_KEY": LONG_KEY, "DBCONNECTOR_SECRET_KEY_FILE": "/etc/hostname"},
+            "set DBCONNECTOR_SECRET_KEY or DBCONNECTOR_SECRET_KEY_FILE, not both",
+        ),
+        (
+            {"DBCONNECTOR_SECRET_KEY_FILE": "/no/such/file"},
+            "DBCONNECTOR_SECRET_KEY_FILE does not name a readable text file",
+        ),
+    ],
+)
+def test_production_refuses_weak_or_repeated_keys_naming_the_variable(tmp_path, values, message):
+    environ = {"DBCONNECTOR_DATA_DIR": str(tmp_path), "DBCONNECTOR_ENV": "production", **values}
+    with pytest.raises(ConfigError, match=message) as caught:
+        Settings.from_env(environ)
+    assert LONG_KEY not in str(caught.value)
+
+
+def test_a_short_previous_key_is_accepted_in_production_so_it_can_be_rotated_away(tmp_path):
+    environ = {
+        "DBCONNECTOR_DATA_DIR": str(tmp_path),
+        "DBCONNECTOR_ENV": "production",
+        "DBCONNECTOR_SECRET_KEY": LONG_KEY,
+        "DBCONNECTOR_PREVIOUS_SECRET_KEYS": OLD_KEY,  # 24 characters: allowed before this rule
+    }
+    assert Settings.from_env(environ).key_ring.secrets == (LONG_KEY, OLD_KEY)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import ast
 import json
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
 from dbconnector.config import Settings
+from tests.dockerfile import final_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -45,9 +45,8 @@ def container(ecs) -> dict:
 
 
 def known_settings() -> set[str]:
-    text = (ROOT / "dbconnector" / "config.py").read_text() + (
-        ROOT / "docs" / "operations.md"
-    ).read_text()
+    sources = (ROOT / "dbconnector" / "config.py", ROOT / "docs" / "operations.md")
+    text = "".join(path.read_text() for path in sources)
     return set(NAME.findall(text))
 
 
@@ -62,11 +61,8 @@ def graceful_timeout() -> int:
 
 
 def dockerfile_health_one_liner() -> str:
-    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    match = re.search(r"^HEALTHCHECK .*?\bCMD (.+)$", text, re.MULTILINE)
-    assert match, "Dockerfile has no HEALTHCHECK"
-    argv = shlex.split(match.group(1))
-    assert argv[:2] == ["python", "-c"]
+    argv = final_stage().healthcheck
+    assert argv[:2] == ["python", "-c"], "Dockerfile has no python -c HEALTHCHECK"
     return argv[2]
 
 
@@ -188,3 +184,15 @@ def test_no_literal_secrets(compose, container):
     for name, value in env.items():
         assert name not in SECRET_NAMES
         assert not re.search(r"://[^:/@\s]+:[^@\s]+@", value), f"{name} carries a password"
+
+
+def test_the_examples_run_the_image_with_a_read_only_root(compose, ecs, container):
+    """The image writes only /data (its volume) and /tmp: both examples give it just those."""
+    app = app_service(compose)
+    temp = "/tmp"  # noqa: S108 - the container's temp dir, a tmpfs
+    assert app["read_only"] is True and app["tmpfs"] == [temp]
+    assert 'VOLUME ["/data"]' in (ROOT / "Dockerfile").read_text()
+    assert container["readonlyRootFilesystem"] is True
+    mounts = {m["containerPath"]: m["sourceVolume"] for m in container["mountPoints"]}
+    assert set(mounts) == {temp, "/data"}
+    assert set(mounts.values()) <= {volume["name"] for volume in ecs["volumes"]}

@@ -43,7 +43,7 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{name} exited at start; see {log}")
+                raise RuntimeError(f"{name} exited at start: {log.read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(
                     self.url("/admin/ok" if name == "service" else "/ok"), timeout=1

@@ -7,7 +7,7 @@ import pytest
 
 from dbconnector.auth import passwords
 from dbconnector.auth.roles import Role
-from tests.conftest import OWNER, TEST_SECRET, Caller
+from tests.support.app import OWNER, TEST_SECRET, Caller
 
 
 def decode(token: str) -> dict:

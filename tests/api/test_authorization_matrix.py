@@ -37,7 +37,7 @@ import pytest
 
 from dbconnector.auth.roles import Role, is_admin
 from dbconnector.store.seed import build_demo_target
-from tests.conftest import Caller, Env
+from tests.support.app import Caller, Env
 
 READ, ALTER, FULL, ADMIN, OWNER = Role.READ, Role.ALTER, Role.FULL, Role.ADMIN, Role.OWNER
 ROLES = [READ, ALTER, FULL, ADMIN, OWNER]

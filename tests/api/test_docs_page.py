@@ -10,7 +10,7 @@ from typing import Any
 
 from dbconnector.api.docs import DOCS_POLICY
 from dbconnector.store.seed import DEMO_PASSWORD, DEMO_USERNAME
-from tests.support import require
+from tests.support.live import require
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [

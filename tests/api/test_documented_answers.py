@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 
 from dbconnector.store.seed import DEMO_TOKEN, seed_demo
-from tests.conftest import OWNER, Env
+from tests.support.app import OWNER, Env
 
 SQLITE_TARGET = {"token": DEMO_TOKEN}
 

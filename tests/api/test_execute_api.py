@@ -14,7 +14,8 @@ import pytest
 
 from dbconnector.auth.roles import Role
 from dbconnector.store.seed import build_demo_target
-from tests.conftest import Caller, Env, build_app
+from tests.support.app import Caller, Env, build_app
+from tests.support.servers import free_port
 
 ENDPOINTS = {
     "select": {"table": "testTable"},
@@ -312,11 +313,7 @@ def silent_server() -> Iterator[int]:
 
 
 def _closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
+    return free_port()  # bound once and closed again: nothing listens there
 
 
 @pytest.mark.parametrize("driver", ["postgresql", "mysql", "mssql"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dbconnector.auth.roles import Role
-from tests.conftest import OWNER, Caller
+from tests.support.app import OWNER, Caller
 
 
 def test_user_over_its_limit_gets_200_no_data_with_retry_after(make_env):

@@ -15,7 +15,7 @@ from schemathesis.checks import (
 )
 
 from dbconnector.store.seed import seed_demo
-from tests.conftest import OWNER, build_app
+from tests.support.app import OWNER, build_app
 
 CHECKS = [
     not_a_server_error,

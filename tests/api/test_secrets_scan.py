@@ -13,13 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -32,7 +26,8 @@ import pytest
 
 from dbconnector.auth.roles import Role
 from dbconnector.store.seed import build_demo_target
-from tests.conftest import OWNER, Caller
+from tests.support.app import OWNER, Caller
+from tests.support.servers import Service
 
 UNREACHABLE_PORT = 8599  # in this suite's port range; nothing listens there
 
@@ -340,67 +335,29 @@ def test_no_secret_in_logs_bodies_or_data_dir(make_env, tmp_path, debug_logs, ca
 # --- gunicorn, stdout and stderr to a file --------------------------------------------------
 
 
-def _wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail("gunicorn did not start within 60 s")
-
-
-def _free_port() -> int:
-    for port in range(8540, 8590):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8540-8589")
-
-
 def test_no_secret_in_gunicorn_output_or_data_dir(tmp_path):
     secrets = Secrets()
     owner_password = f"OwnerPw-{secrets.tag}"
     data_dir = tmp_path / "data"
     target = tmp_path / "target.db"
     build_demo_target(target)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DBCONNECTOR_DATA_DIR": str(data_dir),
-        "DBCONNECTOR_SQLITE_ROOTS": str(tmp_path),
-        "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
-        "DBCONNECTOR_OWNER_PASSWORD": owner_password,
-        "DBCONNECTOR_DEMO": "1",
-        "DBCONNECTOR_LOG_LEVEL": "DEBUG",
-        "DBCONNECTOR_BCRYPT_ROUNDS": "4",
-        "DBCONNECTOR_CONNECT_TIMEOUT": "2",
-        "DBCONNECTOR_WORKERS": "1",
-        "DBCONNECTOR_ACCESS_LOG": "1",  # gunicorn's own access lines too
-        "DBCONNECTOR_THREADS": "2",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DBCONNECTOR_PREVIOUS_SECRET_KEYS": secrets.previous_key,
-    }
-    env.pop("DBCONNECTOR_DATABASE_URL", None)
-    env.pop("DBCONNECTOR_SECRET_KEY", None)  # a key file is made in the data dir
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dbconnector"), "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    service = Service(
+        tmp_path,
+        # No key from the environment: the service makes its own key file in the data dir.
+        unset=("DBCONNECTOR_DATABASE_URL", "DBCONNECTOR_SECRET_KEY"),
+        DBCONNECTOR_OWNER_USERNAME=OWNER[0],
+        DBCONNECTOR_OWNER_PASSWORD=owner_password,
+        DBCONNECTOR_DEMO="1",
+        DBCONNECTOR_LOG_LEVEL="DEBUG",
+        DBCONNECTOR_BCRYPT_ROUNDS="4",
+        DBCONNECTOR_CONNECT_TIMEOUT="2",
+        DBCONNECTOR_WORKERS="1",
+        DBCONNECTOR_ACCESS_LOG="1",  # gunicorn's own access lines too
+        DBCONNECTOR_THREADS="2",
+        DBCONNECTOR_PREVIOUS_SECRET_KEYS=secrets.previous_key,
+    )
+    port = service.port
     try:
-        _wait_for(port, process, log)
 
         def send(method: str, path: str, body: Any, token: str | None, raw: str | None):
             data = (
@@ -423,9 +380,8 @@ def test_no_secret_in_gunicorn_output_or_data_dir(tmp_path):
         workflow = Workflow(send, secrets, owner_password, target)
         workflow.run()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
-    log_text = log.read_text()
+        service.stop(graceful=True)
+    log_text = service.log_path.read_text()
     secrets.keys += [(data_dir / "secret_key").read_text().strip(), secrets.previous_key]
     # the log did capture the requests (whatever its format) and the startup
     assert "/v1/auth/refresh" in log_text and "/v1/select/sqlite" in log_text

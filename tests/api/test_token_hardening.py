@@ -20,7 +20,7 @@ from dbconnector.lib.keys import jwt_key
 from dbconnector.store import refresh_tokens as refresh_store
 from dbconnector.store.refresh_tokens import SWEEP_SECONDS
 from dbconnector.store.tables import refresh_tokens, users
-from tests.conftest import OWNER, TEST_SECRET, Caller, build_app
+from tests.support.app import OWNER, TEST_SECRET, Caller, build_app
 
 BAD_TOKEN = {"error": "Bad Token"}
 

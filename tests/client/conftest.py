@@ -10,7 +10,7 @@ import httpx
 import pytest
 from dbconnector_client import Client
 
-from tests.conftest import OWNER
+from tests.support.app import OWNER
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from dbconnector_client import (
 )
 
 from dbconnector.store.seed import DEMO_PASSWORD, DEMO_TOKEN, DEMO_USERNAME, TEST_TABLE_ROWS
-from tests.live.private_servers import free_port
+from tests.support.servers import free_port
 
 ROWS = TEST_TABLE_ROWS
 NAMES = [row[1] for row in ROWS]

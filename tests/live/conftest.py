@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.support import MYSQL_URL, POSTGRES_URL, REDIS_URL, require
+from tests.support.live import MYSQL_URL, POSTGRES_URL, REDIS_URL, require
 
 pytestmark = pytest.mark.live
 
@@ -72,7 +72,7 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def mssql_url() -> str:
     """SQL Server or Babelfish from DBCONNECTOR_TEST_MSSQL; these tests alone may skip in CI."""
-    from tests.backends import MSSQL_URL
+    from tests.support.backends import MSSQL_URL
 
     if not MSSQL_URL:
         pytest.skip(

@@ -11,8 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.backends import Backend, MSSQLBackend, MySQLBackend, PostgresBackend, SQLiteBackend
-from tests.conftest import Env
+from tests.support.app import Env
+from tests.support.backends import (
+    Backend,
+    MSSQLBackend,
+    MySQLBackend,
+    PostgresBackend,
+    SQLiteBackend,
+)
 
 SPEC_ROWS = [
     {

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.live.private_servers import PrivatePostgres, Service, postgres_bin
-from tests.support import require
+from tests.support.live import require
+from tests.support.servers import PrivatePostgres, Service, postgres_bin
 
 pytestmark = pytest.mark.live
 

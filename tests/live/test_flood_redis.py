@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from dbconnector.auth.roles import Role
-from tests.conftest import Caller, Env, build_app
+from tests.support.app import Caller, Env, build_app
 
 pytestmark = pytest.mark.live
 
@@ -66,19 +66,17 @@ def test_redis_stopping_and_returning_moves_counting_to_memory_and_back(
     tmp_path, migrated_template, caplog, monkeypatch
 ):
     """A private redis-server, stopped while it holds the counters, then started again."""
-    import socket
     import subprocess
     import time
 
     import redis
 
     from dbconnector.auth import flood
-    from tests.support import require
+    from tests.support.live import require
+    from tests.support.servers import free_port
 
     binary = require("redis-server", lambda: shutil.which("redis-server") or 1 / 0)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
 
     def start() -> subprocess.Popen:
         server = subprocess.Popen(

@@ -21,7 +21,7 @@ import pytest
 from dbconnector.auth.roles import Role
 from dbconnector.lib.keys import key_id
 from dbconnector.store.seed import build_demo_target
-from tests.live.private_servers import Service
+from tests.support.servers import Service
 
 pytestmark = pytest.mark.live
 

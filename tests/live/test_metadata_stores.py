@@ -15,7 +15,7 @@ from dbconnector.auth.roles import Role
 from dbconnector.drivers.confinement import METADATA_SERVER
 from dbconnector.store.db import make_engine, write
 from dbconnector.store.migrate import upgrade
-from tests.conftest import OWNER, Env, build_app
+from tests.support.app import OWNER, Env, build_app
 
 pytestmark = pytest.mark.live
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import create_engine
 
-from tests.backends import connection_for
+from tests.support.backends import connection_for
 
 pytestmark = pytest.mark.live
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from dbconnector.telemetry.requestlog import JsonFormatter
-from tests.conftest import build_app
+from tests.support.app import build_app
 
 SECRET = "Very-Secret-Pa55word"
 DB_PASSWORD = "db-credential-42"
@@ -141,7 +141,7 @@ def test_not_ready_names_the_dependency_that_is_down(tmp_path, migrated_template
 
 def test_not_ready_without_the_metadata_database(tmp_path):
     from dbconnector import create_app
-    from tests.conftest import make_settings
+    from tests.support.app import make_settings
 
     settings = make_settings(tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     client = create_app(settings).test_client()

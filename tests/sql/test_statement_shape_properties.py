@@ -23,7 +23,7 @@ from dbconnector.sql.statements import (
     select_statement,
     update_statement,
 )
-from tests.dialects import DIALECTS, QUOTES, render
+from tests.support.dialects import DIALECTS, QUOTES, render
 
 VOCABULARY = {
     "SELECT",

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,15 +19,9 @@ from typing import Any
 
 # bench/ holds scripts, not a package; its /proc helpers serve these servers too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from served import children
+from served import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def postgres_bin() -> Path:
@@ -86,16 +79,17 @@ class PrivatePostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Service:
-    """`dbconnector serve` (gunicorn, the project's config) on a free port, output to a file."""
+class Service(Server):
+    """`dbconnector serve` (gunicorn, the project's config) on a free port, output to a file;
+    started and polled until it answers by bench/served.Server, the one helper that does."""
 
-    def __init__(self, data_dir: Path, **settings: str) -> None:
-        self.port = free_port()
+    def __init__(self, data_dir: Path, unset: tuple[str, ...] = (), **settings: str) -> None:
         self.log_path = data_dir / "service.log"
+        port = free_port()
         env = dict(os.environ)
         env.update(
             HOST="127.0.0.1",
-            PORT=str(self.port),
+            PORT=str(port),
             # Targets are made in data_dir too: the service's own files go one level down.
             DBCONNECTOR_DATA_DIR=str(data_dir / "data"),
             DBCONNECTOR_SQLITE_ROOTS=str(data_dir),
@@ -106,24 +100,10 @@ class Service:
             DBCONNECTOR_THREADS="4",
         )
         env.update(settings)
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dbconnector"), "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            try:
-                if self.call("GET", "/admin/ok")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("the service did not start in 60 s")
+        for name in unset:  # e.g. no DBCONNECTOR_SECRET_KEY: the service makes its own key file
+            env.pop(name, None)
+        command = [str(Path(sys.executable).parent / "dbconnector"), "serve"]
+        super().__init__("service", command, env, port, self.log_path)
 
     def call(
         self, method: str, path: str, body: Any = None, token: str = "", timeout: float = 30
@@ -150,9 +130,6 @@ class Service:
         assert status == 200, body
         return body["authToken"]
 
-    def workers(self) -> list[int]:
-        return children(self.process.pid)
-
     def worker_serving(self, timeout: float = 10) -> int:
         """A worker holding a client's connection right now: a request in flight (each call
         opens its own connection and closes it when answered). CPU over a past interval cannot
@@ -166,11 +143,15 @@ class Service:
             time.sleep(0.01)
         raise AssertionError(f"no worker held a client connection within {timeout} s")
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = False) -> None:
+        """SIGKILL by default; graceful: SIGTERM, so workers finish and flush their logs."""
+        if graceful:
+            super().stop()
+            return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
-        self._log.close()
+        self.log.close()
 
 
 def _accepted_sockets(port: int) -> set[str]:

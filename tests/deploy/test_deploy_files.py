@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from dbconnector.config import Settings
-from tests.dockerfile import final_stage
+from tests.support.dockerfile import final_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -22,7 +22,7 @@ from dbconnector.cli import main
 from dbconnector.lib.keys import jwt_key, key_id
 from dbconnector.store.secrets import SecretBox
 from dbconnector.store.tables import connections
-from tests.conftest import Caller
+from tests.support.app import Caller
 
 OLD = "old-secret-key-0123456789-abcdefghij"
 NEW = "new-secret-key-9876543210-zyxwvutsrq"

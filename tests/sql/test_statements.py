@@ -14,7 +14,7 @@ from dbconnector.sql.statements import (
     select_statement,
     update_statement,
 )
-from tests.dialects import DIALECTS, mssql_dialect, quoted, render
+from tests.support.dialects import DIALECTS, mssql_dialect, quoted, render
 
 SELECT_PAGED = {
     "mssql": "SELECT {ID}, {Name} FROM {dbo}.{testTable} WHERE {Sex} = ? ORDER BY {ID} DESC "

@@ -17,7 +17,7 @@ from dbconnector.drivers.confinement import OUTSIDE_ROOTS, SERVICE_FILE
 from dbconnector.drivers.sqlite import _authorize
 from dbconnector.store.db import write
 from dbconnector.store.seed import build_demo_target
-from tests.conftest import OWNER
+from tests.support.app import OWNER
 
 RULES = {OUTSIDE_ROOTS, SERVICE_FILE}
 

@@ -6,7 +6,7 @@ import pytest
 
 from dbconnector.errors import BadRequest
 from dbconnector.sql.filters import compile_filter
-from tests.dialects import DIALECTS, quoted, render
+from tests.support.dialects import DIALECTS, quoted, render
 
 CASES = [
     ([{"Name": "david"}], "{Name} = ?", ["david"]),

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from dbconnector.drivers.base import FETCH_ROWS
-from tests.conftest import OWNER
+from tests.support.app import OWNER
 
 LOGIN = f'{{"username": "{OWNER[0]}", "password": "{OWNER[1]}"}}'
 

@@ -13,8 +13,7 @@ from sqlalchemy.engine import Dialect
 from dbconnector.errors import BadRequest
 from dbconnector.sql.plan_cache import MAX_SHAPES, PlanCache, compile_plan, compile_select
 from dbconnector.sql.statements import Place
-from tests.dialects import DIALECTS, render
-from tests.unit.test_statement_shape_properties import (
+from tests.sql.test_statement_shape_properties import (
     CHECKED,
     field_lists,
     filters,
@@ -22,6 +21,7 @@ from tests.unit.test_statement_shape_properties import (
     sorts,
     tables,
 )
+from tests.support.dialects import DIALECTS, render
 
 PROBE = 1001
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dockerfile import DOCKERFILE, ROOT, Stage, stages
+from tests.support.dockerfile import DOCKERFILE, ROOT, Stage, stages
 
 sys.path.insert(0, str(ROOT / "bench"))
 from served import Server, free_port, post_json

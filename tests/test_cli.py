@@ -13,7 +13,7 @@ from dbconnector.cli import main
 from dbconnector.config import Settings
 from dbconnector.store.db import make_engine
 from dbconnector.store.seed import DEMO_TOKEN
-from tests.conftest import Caller
+from tests.support.app import Caller
 
 
 @pytest.fixture

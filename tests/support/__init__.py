@@ -1,0 +1,1 @@
+"""Helpers the tests share: imported by conftest.py and handed out as fixtures."""

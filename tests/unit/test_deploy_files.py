@@ -45,7 +45,9 @@ def container(ecs) -> dict:
 
 
 def known_settings() -> set[str]:
-    text = (ROOT / "dbconnector" / "config.py").read_text() + (ROOT / "docs" / "operations.md").read_text()
+    text = (ROOT / "dbconnector" / "config.py").read_text() + (
+        ROOT / "docs" / "operations.md"
+    ).read_text()
     return set(NAME.findall(text))
 
 

@@ -42,7 +42,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         engine=engine,
         flood=FloodGuard(
-            settings.ratelimit_storage_url, settings.ratelimit, settings.auth_ratelimit
+            settings.ratelimit_storage_url,
+            settings.ratelimit,
+            settings.auth_ratelimit,
+            settings.data_dir,
         ),
         box=box,
         connections=ConnectionStore(box),

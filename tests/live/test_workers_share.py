@@ -1,0 +1,89 @@
+"""Served instances with several gunicorn workers share what must not differ between workers:
+flood counts (shm://, the default).
+
+Every call goes over a fresh connection, and the calls are dealt to the workers in turn
+(Service.only stops the other workers meanwhile), so each worker is shown to refuse what the
+others counted, whatever way gunicorn would have handed the connections out."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.live.private_servers import Service
+
+pytestmark = pytest.mark.live
+
+OWNER = ("workers-owner", "Workers-Owner-Password-1")
+LIMIT = 5
+FLOOD = {"error": "No Data"}
+DAY = 86400  # a day's window: only a test running across midnight (UTC) could see two
+
+
+def served(tmp_path: Path, workers: int, **settings: str) -> Service:
+    service = Service(
+        tmp_path,
+        DBCONNECTOR_OWNER_USERNAME=OWNER[0],
+        DBCONNECTOR_OWNER_PASSWORD=OWNER[1],
+        DBCONNECTOR_BCRYPT_ROUNDS="4",
+        DBCONNECTOR_WORKERS=str(workers),
+        **settings,
+    )
+    deadline = time.monotonic() + 30
+    while len(service.workers()) < workers:
+        assert time.monotonic() < deadline, "the workers did not all start"
+        time.sleep(0.1)
+    return service
+
+
+def dealt(service: Service, count: int, *call):  # type: ignore[no-untyped-def]
+    """`count` calls, dealt to the workers in turn: (sent at, status, headers, body) each."""
+    answers = []
+    for pid in itertools.islice(itertools.cycle(service.workers()), count):
+        with service.only(pid):
+            sent = time.time()
+            answers.append((sent, *service.request(*call)))
+    return answers
+
+
+def assert_refused_with_retry_after(answers) -> None:  # type: ignore[no-untyped-def]
+    """Each answer is the flood answer, its Retry-After the rest of the day's window."""
+    for sent, status, headers, body in answers:
+        assert (status, body) == (200, FLOOD)
+        expected = math.ceil((sent // DAY + 1) * DAY - sent)
+        assert expected - 2 <= int(headers["Retry-After"]) <= expected + 1
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_login_floods_are_counted_once_for_all_workers(tmp_path, workers):
+    service = served(tmp_path, workers, DBCONNECTOR_AUTH_RATELIMIT=f"{LIMIT}/day")
+    try:
+        guess = {"username": "devuser", "password": "not-the-password"}
+        for _, status, _, body in dealt(service, LIMIT, "POST", "/v1/auth", guess):
+            assert (status, body) == (401, {"error": "Invalid username or password"})
+        assert_refused_with_retry_after(dealt(service, 2 * LIMIT, "POST", "/v1/auth", guess))
+        # the right password is refused too, on every worker, while the window lasts
+        right = {"username": OWNER[0], "password": OWNER[1]}
+        assert_refused_with_retry_after(dealt(service, workers, "POST", "/v1/auth", right))
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_a_users_flood_limit_is_counted_once_for_all_workers(tmp_path, workers):
+    service = served(tmp_path, workers, DBCONNECTOR_RATELIMIT=f"{LIMIT}/day")
+    try:
+        token = service.login(*OWNER)
+        call = ("GET", "/v1/users/1", None, token)
+        for _, status, _, body in dealt(service, LIMIT, *call):
+            assert status == 200 and body[0]["Username"] == OWNER[0]
+        assert_refused_with_retry_after(dealt(service, 2 * LIMIT, *call))
+        assert [status for _, status, _, _ in dealt(service, workers, "GET", "/admin/ok")] == [
+            200
+        ] * workers  # heartbeat is never limited
+    finally:
+        service.stop()

@@ -15,6 +15,7 @@ from .errors import register_error_handlers
 from .services import Services
 from .store.connections import ConnectionStore
 from .store.db import make_engine
+from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
 from .usage import UsageRecorder
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         targets=TTLCache(settings.cache_seconds),
         pools=PoolRegistry(settings),
         usage=UsageRecorder(engine, settings.usage_flush_seconds),
+        epoch=SharedEpoch(settings.data_dir),
     )
     tokens.init_app(app, settings.secret_key)
     register_error_handlers(app)

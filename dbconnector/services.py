@@ -13,6 +13,7 @@ from .auth.tokens import VerifiedTokens
 from .cache import TTLCache
 from .config import Settings
 from .store.connections import ConnectionStore
+from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
 
 if TYPE_CHECKING:
@@ -34,13 +35,34 @@ class Services:
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
+    # Shared by the instance's workers; None keeps invalidations in this process.
+    epoch: SharedEpoch | None = None
+    _seen: bytes = b""
+
+    def catch_up(self) -> None:
+        """Drop this process's cached state if another worker changed some since the last call."""
+        if self.epoch is not None:
+            now = self.epoch.read()
+            if now != self._seen:
+                self._seen = now
+                self.principals.invalidate()
+                self.targets.invalidate()
 
     def forget_user(self, user_id: int) -> None:
+        """After a committed change to the user: here at once, in the other workers on their
+        next call."""
         self.principals.invalidate(lambda key: key == user_id)
         self.targets.invalidate(lambda key: isinstance(key, tuple) and key[0] == user_id)
+        self._tell_workers()
 
     def forget_connection(self, token: str) -> None:
         self.targets.invalidate(lambda key: isinstance(key, tuple) and key[1] == token)
+        self._tell_workers()
+
+    def _tell_workers(self) -> None:
+        if self.epoch is not None:
+            self.epoch.bump()
+            self._seen = self.epoch.read()  # this process is already up to date
 
 
 def services() -> Services:

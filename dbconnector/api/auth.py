@@ -79,9 +79,9 @@ def refresh() -> tuple[dict[str, Any], int]:
                 raise Unauthorized(BAD_TOKEN)
             check_standing(principal_of(user))
             pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
-    # Committed. On a reuse the revocation is; this instance forgets the user now either way.
-    svc.forget_user(claim.user_id)
     if pair is None:
+        # Committed: on a reuse, the revocation is, and this instance's workers forget the user.
+        svc.forget_user(claim.user_id)
         raise Unauthorized(BAD_TOKEN)
     return pair.signed(), 200  # signed here, outside the transaction and its write lock
 

@@ -40,6 +40,12 @@ def postgres_server_url() -> Iterator[str]:
     yield from _scratch_database(POSTGRES_URL, _scratch_name(), "PostgreSQL", '"')
 
 
+@pytest.fixture
+def postgres_database_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, dropped after it."""
+    yield from _scratch_database(POSTGRES_URL, _scratch_name(), "PostgreSQL", '"')
+
+
 @pytest.fixture(scope="session")
 def mysql_server_url() -> Iterator[str]:
     """A fresh MariaDB/MySQL database for this test session, dropped at the end."""

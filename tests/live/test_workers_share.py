@@ -1,5 +1,5 @@
 """Served instances with several gunicorn workers share what must not differ between workers:
-flood counts (shm://, the default).
+flood counts (shm://, the default), revocations and disabled users.
 
 Every call goes over a fresh connection, and the calls are dealt to the workers in turn
 (Service.only stops the other workers meanwhile), so each worker is shown to refuse what the
@@ -87,3 +87,89 @@ def test_a_users_flood_limit_is_counted_once_for_all_workers(tmp_path, workers):
         ] * workers  # heartbeat is never limited
     finally:
         service.stop()
+
+
+USER_PASSWORD = "Revoked-User-Password-1"
+
+
+def on_every_worker(services: list[Service], *call) -> list[tuple[int, object]]:  # type: ignore[no-untyped-def]
+    """The same call once on each worker of each instance: (status, body) each."""
+    answers = []
+    for service in services:
+        for pid in service.workers():
+            with service.only(pid):
+                answers.append(service.call(*call))
+    return answers
+
+
+def revocation_story(first: Service, others: list[Service]) -> None:
+    """Reuse of a refresh token on `first` revokes the user's tokens; a disable follows."""
+    everyone = [first, *others]
+    owner = first.login(*OWNER)
+    status, body = first.call(
+        "POST", "/v1/users", {"username": "revoked@x", "password": USER_PASSWORD, "role": 1}, owner
+    )
+    assert status == 201, body
+    user_id = body["id"]
+    status, pair = first.call(
+        "POST", "/v1/auth", {"username": "revoked@x", "password": USER_PASSWORD}
+    )
+    assert status == 200
+    me = ("GET", f"/v1/users/{user_id}")
+    # every worker of every instance caches the user (DBCONNECTOR_CACHE_SECONDS=60)
+    for status, body in on_every_worker(everyone, *me, None, pair["authToken"]):
+        assert status == 200 and body[0]["Username"] == "revoked@x"
+
+    refresh = {"refresh_token": pair["refreshToken"]}
+    with first.only(first.workers()[0]):  # one worker sees the refresh and its reuse
+        status, fresh = first.call("POST", "/v1/auth/refresh", refresh, pair["authToken"])
+        assert status == 200
+        reused = first.call("POST", "/v1/auth/refresh", refresh, pair["authToken"])
+        assert reused == (401, {"error": "Bad Token"})
+    # revoked at once on every worker of the instance that saw the reuse
+    for old_token in (pair["authToken"], fresh["authToken"]):
+        assert on_every_worker([first], *me, None, old_token) == [
+            (401, {"error": "Bad Token"})
+        ] * len(first.workers())
+
+    # the user logs in again: the new token works from its first call on every worker everywhere
+    status, again = first.call(
+        "POST", "/v1/auth", {"username": "revoked@x", "password": USER_PASSWORD}
+    )
+    assert status == 200
+    for status, body in on_every_worker(everyone, *me, None, again["authToken"]):
+        assert status == 200 and body[0]["ID"] == user_id
+
+    # disabled by the owner through one worker: refused at once by every worker of that instance
+    assert first.call("PATCH", f"/v1/users/{user_id}", {"enabled": 0}, owner) == (200, {})
+    assert on_every_worker([first], *me, None, again["authToken"]) == [(403, {})] * len(
+        first.workers()
+    )
+
+
+def test_revocations_and_disables_hold_at_once_on_every_worker(tmp_path):
+    service = served(tmp_path, 2, DBCONNECTOR_CACHE_SECONDS="60")
+    try:
+        revocation_story(service, [])
+    finally:
+        service.stop()
+
+
+def test_a_fresh_login_works_at_once_on_two_instances_on_postgresql(
+    tmp_path, postgres_database_url
+):
+    settings = {
+        "DBCONNECTOR_CACHE_SECONDS": "60",
+        "DBCONNECTOR_DATABASE_URL": postgres_database_url,
+    }
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = served(tmp_path / "a", 2, **settings)
+    try:
+        second = served(tmp_path / "b", 2, **settings)
+        try:
+            revocation_story(first, [second])
+        finally:
+            second.stop()
+    finally:
+        first.stop()

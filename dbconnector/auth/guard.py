@@ -35,6 +35,7 @@ class Principal:
     ipaddresses: str
     # Tokens of an older generation were revoked (store/refresh_tokens.revoke_all).
     token_generation: int = 0
+    ttl: str = ""  # the user's authToken lifetime, for a refresh
 
     @property
     def admin(self) -> bool:
@@ -43,7 +44,13 @@ class Principal:
 
 def principal_of(user: user_store.User) -> Principal:
     return Principal(
-        user.id, user.username, user.role, user.enabled, user.ipaddresses, user.token_generation
+        user.id,
+        user.username,
+        user.role,
+        user.enabled,
+        user.ipaddresses,
+        user.token_generation,
+        user.ttl,
     )
 
 

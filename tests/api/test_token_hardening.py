@@ -309,3 +309,41 @@ def test_a_password_change_ends_the_users_live_auth_tokens(env):
     assert refused.status_code == 401 and refused.get_json() == {"error": "Bad Token"}
     fresh = env.anon.login(user.username, "New-Password-2")
     assert fresh.get(f"/v1/users/{user.userid}").status_code == 200
+
+
+def test_signed_pairs_carry_what_flask_jwt_extended_would_have_signed(app):
+    """Pair.signed signs with PyJWT directly; its tokens must hold the same header and claims
+    as flask-jwt-extended's create_access_token and create_refresh_token with this app."""
+    import datetime as dt
+
+    import jwt as pyjwt
+    from flask_jwt_extended import create_access_token, create_refresh_token
+
+    from dbconnector.auth.tokens import new_pair
+
+    with app.test_request_context():
+        pair = new_pair(7, "90s", 3, 180, 900)
+        body = pair.signed()
+        theirs_access = create_access_token(
+            identity="7",
+            expires_delta=dt.timedelta(seconds=90),
+            additional_claims={"jti": pair.access_jti, "gen": 3},
+        )
+        theirs_refresh = create_refresh_token(
+            identity="7",
+            expires_delta=dt.timedelta(seconds=900),
+            additional_claims={"jti": pair.refresh_jti, "ajti": pair.access_jti, "gen": 3},
+        )
+        key = app.config["JWT_SECRET_KEY"]
+    assert body["userid"] == 7
+    for ours, theirs in (
+        (body["authToken"], theirs_access),
+        (body["refreshToken"], theirs_refresh),
+    ):
+        assert pyjwt.get_unverified_header(ours) == pyjwt.get_unverified_header(theirs)
+        mine = pyjwt.decode(ours, key, algorithms=["HS256"])
+        other = pyjwt.decode(theirs, key, algorithms=["HS256"])
+        assert set(mine) == set(other)
+        for name in ("iat", "nbf", "exp"):
+            assert abs(mine.pop(name) - other.pop(name)) <= 1  # signed a moment apart
+        assert mine == other

@@ -12,34 +12,17 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from limits import parse
-from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from dbconnector.auth.shared_windows import FILE_NAME, SharedWindows
-from tests.unit.test_local_windows import ITEMS, STEPS, Clock
+from tests.unit.test_local_windows import STEPS, assert_same_answers
 
 
 @settings(max_examples=150, deadline=None)
 @given(STEPS)
 def test_same_answers_as_limits_memory_storage(steps):
-    clock = Clock()
-    original = time.time
-    time.time = clock  # both storages and the strategy read time.time() at call time
-    reference = SlidingWindowCounterRateLimiter(MemoryStorage())
     with tempfile.TemporaryDirectory() as data_dir:
-        ours = SlidingWindowCounterRateLimiter(SharedWindows(Path(data_dir)))
-        try:
-            for advance, index, who in steps:
-                clock.now += advance
-                item = ITEMS[index]
-                expected = reference.hit(item, "dbc", "user", who)
-                assert ours.hit(item, "dbc", "user", who) == expected
-                assert ours.get_window_stats(
-                    item, "dbc", "user", who
-                ) == reference.get_window_stats(item, "dbc", "user", who)
-        finally:
-            time.time = original
-            reference.storage.reset()
+        assert_same_answers(SharedWindows(Path(data_dir)), steps)
 
 
 def _race(data_dir: str, attempts: int, admitted) -> None:  # type: ignore[no-untyped-def]

@@ -4,19 +4,73 @@ gthread workers: each request mostly waits on a database, so threads serve many 
 the per-process connection pools stay small. Environment: HOST (127.0.0.1), PORT (8000),
 DBCONNECTOR_WORKERS (2), DBCONNECTOR_THREADS (4).
 
-Chosen by `make bench` (select_pk at 32 connections, 2 CPUs, one run; bench/README.md): gthread
-2x4 served PostgreSQL 1,949 req/s (p99 40 ms) against 1,448 (p99 99 ms) for 2x8, where threads
-mostly queue on the GIL; sync workers (4 or 8) and gevent (2 or 4; SQLite blocks its loop, p99
-above 1 s) did no better. Workloads dominated by slow statements may want more threads.
+EvenThreadWorker (below) spreads connections by count instead of by who wakes first; see its
+docstring and bench/README.md ("Even load").
+
+Chosen by `make bench` (bench/README.md has the numbers): 2x4 beat 2x8, where threads mostly
+queue on the GIL, and neither sync workers nor gevent (SQLite blocks its loop) did better.
+Workloads dominated by slow statements may want more threads.
 """
 
+import mmap
 import os
 import shutil
+import struct
 import tempfile
+
+from gunicorn.workers.gthread import ThreadWorker
+
+# Each worker's open connections, where every worker reads them: an anonymous shared map made
+# here, in the master, so every forked worker inherits it. Slots are handed out by pre_fork.
+_SLOTS = 64  # workers beyond this many accept as plain gthread workers do
+_COUNTS = mmap.mmap(-1, _SLOTS * 8)
+_free_slots = list(range(_SLOTS))
+
+
+class EvenThreadWorker(ThreadWorker):
+    """gthread that takes a new connection only while no other worker holds fewer.
+
+    gunicorn's gthread worker accepts whenever it holds fewer than worker_connections (1000)
+    connections, so the worker that wakes first can take every one of 32 connections opened at
+    once while the other idles; kept alive, they stay there (issue 12, part 3). Here each worker
+    publishes its connection count and listens only while its count is the lowest (ties
+    listen), so some worker always listens and kept-alive connections spread evenly."""
+
+    dbc_slot = -1
+
+    def _publish(self) -> bool:
+        """Write this worker's count; answer whether it is among the least loaded."""
+        if self.dbc_slot < 0:
+            return True
+        struct.pack_into("<q", _COUNTS, self.dbc_slot * 8, self.nr_conns + 1)
+        counts = [c for (c,) in struct.iter_unpack("<q", _COUNTS) if c > 0]
+        return self.nr_conns + 1 <= min(counts)
+
+    def set_accept_enabled(self, enabled):  # type: ignore[no-untyped-def]
+        super().set_accept_enabled(enabled and self._publish())
+
+    def accept(self, listener):  # type: ignore[no-untyped-def]
+        super().accept(listener)
+        self.set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
+
+    def wait_for_and_dispatch_events(self, timeout):  # type: ignore[no-untyped-def]
+        # Other workers' counts change without waking this one: look again every 20 ms.
+        self.set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
+        super().wait_for_and_dispatch_events(min(timeout, 0.02))
+
+
+def pre_fork(server, worker):  # type: ignore[no-untyped-def]
+    worker.dbc_slot = _free_slots.pop(0) if _free_slots else -1
+
+
+def post_fork(server, worker):  # type: ignore[no-untyped-def]
+    if worker.dbc_slot >= 0:
+        struct.pack_into("<q", _COUNTS, worker.dbc_slot * 8, 1)
+
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("DBCONNECTOR_WORKERS", "2"))
-worker_class = "gthread"
+worker_class = EvenThreadWorker
 threads = int(os.environ.get("DBCONNECTOR_THREADS", "4"))
 # gthread workers heartbeat from their main thread, so a long statement does not trip this;
 # statement time is bounded by DBCONNECTOR_STATEMENT_TIMEOUT instead.
@@ -41,10 +95,13 @@ else:
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
-    """A dead worker's live gauges (pool use) must stop counting."""
+    """A dead worker's live gauges (pool use) must stop counting, and its connection count."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+    if worker.dbc_slot >= 0:
+        struct.pack_into("<q", _COUNTS, worker.dbc_slot * 8, 0)
+        _free_slots.append(worker.dbc_slot)
 
 
 def worker_exit(server, worker):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from .drivers.pools import PoolRegistry
 from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.db import make_engine
+from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
 from .store.usage import UsageRecorder
 from .telemetry import requestlog
@@ -42,7 +43,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         engine=engine,
         flood=FloodGuard(
-            settings.ratelimit_storage_url, settings.ratelimit, settings.auth_ratelimit
+            settings.ratelimit_storage_url,
+            settings.ratelimit,
+            settings.auth_ratelimit,
+            settings.data_dir,
         ),
         box=box,
         connections=ConnectionStore(box),
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         targets=TTLCache(settings.cache_seconds),
         pools=PoolRegistry(settings),
         usage=UsageRecorder(engine, settings.usage_flush_seconds),
+        epoch=SharedEpoch(settings.data_dir),
     )
     tokens.init_app(app, settings.key_ring)
     error_handlers.init_app(app)

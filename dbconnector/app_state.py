@@ -13,6 +13,7 @@ from .auth.tokens import VerifiedTokens
 from .config import Settings
 from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
+from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
 from .telemetry.requestlog import audit
 
@@ -35,15 +36,31 @@ class Services:
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
+    # Shared by the instance's workers; None keeps invalidations in this process.
+    epoch: SharedEpoch | None = None
+    _seen: bytes = b""
+
+    def catch_up(self) -> None:
+        """Drop this process's cached state if another worker changed some since the last call."""
+        if self.epoch is not None:
+            now = self.epoch.read()
+            if now != self._seen:
+                self._seen = now
+                self.principals.invalidate()
+                self.targets.invalidate()
 
     def forget_user(self, user_id: int) -> None:
+        """After a committed change to the user: here at once, in the other workers on their
+        next call."""
         self.principals.invalidate(lambda key: key == user_id)
         self.targets.invalidate(lambda key: isinstance(key, tuple) and key[0] == user_id)
+        self._tell_workers()
 
     def forget_connection(self, token: str) -> None:
         self.targets.invalidate(lambda key: isinstance(key, tuple) and key[1] == token)
         if self.pools is not None:
             self.pools.discard(token)
+        self._tell_workers()
 
     def changed(
         self, action: str, *, user_id: int | None = None, token: str | None = None, **details: Any
@@ -57,6 +74,11 @@ class Services:
         if token is not None:
             self.forget_connection(token)
         audit(action, **({"user_id": user_id} if user_id is not None else {}), **details)
+
+    def _tell_workers(self) -> None:
+        if self.epoch is not None:
+            self.epoch.bump()
+            self._seen = self.epoch.read()  # this process is already up to date
 
 
 def services() -> Services:

@@ -39,7 +39,8 @@ class Settings:
     # Flood control, in flask-limiter notation ("10/minute;100/hour").
     ratelimit: str = "1200/minute"
     auth_ratelimit: str = "30/minute;300/hour"
-    ratelimit_storage_url: str = "memory://"
+    # shm:// counts in <data dir>/flood.shm, shared by every worker of the instance.
+    ratelimit_storage_url: str = "shm://"
     flood_status: int = 200
     trusted_proxies: int = 0
     # Tokens (seconds).
@@ -174,11 +175,12 @@ class Settings:
                 raise ConfigError(
                     f"DBCONNECTOR_{name.upper()} is not a rate limit like '10/minute;100/hour'"
                 ) from exc
-        if not self.ratelimit_storage_url.startswith(
+        if self.ratelimit_storage_url != "shm://" and not self.ratelimit_storage_url.startswith(
             ("memory://", "redis://", "rediss://", "redis+unix://", "redis+sentinel://")
         ):
             raise ConfigError(
-                "DBCONNECTOR_RATELIMIT_STORAGE_URL must be memory:// or a redis:// URL"
+                "DBCONNECTOR_RATELIMIT_STORAGE_URL must be shm:// (the data dir's flood.shm), "
+                "memory:// or a redis:// URL"
             )
         if (self.owner_username is None) != (self.owner_password is None):
             raise ConfigError(

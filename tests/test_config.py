@@ -11,7 +11,7 @@ from dbconnector.config import ConfigError, Settings
 def test_defaults(tmp_path):
     settings = Settings.from_env({"DBCONNECTOR_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'dbconnector.db'}"
-    assert settings.ratelimit_storage_url == "memory://"
+    assert settings.ratelimit_storage_url == "shm://"  # shared by the instance's workers
     assert (settings.access_ttl, settings.refresh_ttl) == (180, 900)
     assert settings.demo is False
 

@@ -43,7 +43,7 @@ def ready() -> tuple[dict[str, Any], int]:
     """200 {"metadata": "ok", ...} when every dependency answers; 503 naming what does not."""
     svc = services()
     checks: dict[str, Callable[[], Any]] = {"metadata": lambda: _ping(svc.engine)}
-    if not svc.settings.ratelimit_storage_url.startswith("memory://"):
+    if svc.settings.ratelimit_storage_url.startswith("redis"):  # the one that is a server
         checks["ratelimit_storage"] = svc.flood.storage.check
     states = {name: _state(check) for name, check in checks.items()}
     if all(state == "ok" for state in states.values()):

@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from ..app_state import services
 from ..auth import tokens
 from ..auth.clientip import client_address, is_allowed
-from ..auth.guard import check_standing, principal_of
+from ..auth.guard import Principal, check_standing, load_principal
 from ..auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..store import users as user_store
@@ -71,19 +71,42 @@ def refresh() -> tuple[dict[str, Any], int]:
     auth_token = tokens.bearer_token(request)
     data = load(RefreshRequest(), request_body(request, "Missing refresh token"))
     claim = tokens.check_refresh(auth_token, data["refresh_token"])
-    pair = None
+    # Only the compare-and-set and the insert run in the write transaction (on SQLite, one lock
+    # for all workers). The user's state is the cached one every call is checked against: what
+    # must stop a refresh (a revocation, a disable, a new password, a deletion) deletes the
+    # user's unspent refresh tokens in its own transaction, so the compare-and-set then fails,
+    # and a token that can be redeemed still carries the user's current generation.
+    principal = load_principal(claim.user_id)
+    if principal is None:
+        raise Unauthorized(BAD_TOKEN)
+    refused = _standing_refusal(principal)
+    pair = tokens.new_pair(
+        principal.id,
+        principal.ttl,
+        claim.generation,
+        svc.settings.access_ttl,
+        svc.settings.refresh_ttl,
+    )
     with write(svc.engine) as conn:
-        if claim.redeem(conn):
-            user = user_store.get(conn, claim.user_id)
-            if user is None:
-                raise Unauthorized(BAD_TOKEN)
-            check_standing(principal_of(user))
-            pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
-    # Committed. On a reuse the revocation is; this instance forgets the user now either way.
-    svc.forget_user(claim.user_id)
-    if pair is None:
+        redeemed = claim.redeem(conn)
+        if redeemed:
+            if refused is not None:  # the token stays unspent, as the rollback leaves it
+                raise refused
+            tokens.record(conn, pair)
+    if not redeemed:
+        # Committed: on a reuse, the revocation is, and this instance's workers forget the user.
+        svc.forget_user(claim.user_id)
         raise Unauthorized(BAD_TOKEN)
     return pair.signed(), 200  # signed here, outside the transaction and its write lock
 
 
 refresh.dbc_schema = (RefreshRequest, "json")  # type: ignore[attr-defined]
+
+
+def _standing_refusal(principal: Principal) -> Forbidden | None:
+    """What check_standing would raise for the user, if anything."""
+    try:
+        check_standing(principal)
+    except Forbidden as refused:
+        return refused
+    return None

@@ -4,13 +4,14 @@ Built on `limits` (the storage and window algorithms flask-limiter itself uses) 
 flask-limiter's decorators: those bind to one Limiter at import time and count before the view's
 own code runs, while our key is the *authenticated* user id, known only after the token check, and
 tests run several apps (memory and Redis) in one process. Counts live in
-DBCONNECTOR_RATELIMIT_STORAGE_URL (memory:// in one process, redis:// shared by every instance);
-in-process counts use our own thread-free LocalWindows rather than limits' MemoryStorage.
+DBCONNECTOR_RATELIMIT_STORAGE_URL: shm:// (the default) in a file in the data dir that every
+worker of the instance shares (SharedWindows), memory:// in one process (our own thread-free
+LocalWindows rather than limits' MemoryStorage), redis:// shared by every instance.
 
-If Redis becomes unreachable, counting moves to this process's memory, so limits still hold
-(per instance rather than shared) and the service keeps serving: flood control must not take it
-down. The switch is logged once, Redis is probed again at most every RETRY_SECONDS, and counting
-returns to it (and is logged) as soon as it answers.
+If the shared storage (Redis, or the shared table) fails, counting moves to this process's
+memory, so limits still hold (per process rather than shared) and the service keeps serving:
+flood control must not take it down. The switch is logged once, the storage is probed again at
+most every RETRY_SECONDS, and counting returns to it (and is logged) as soon as it answers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import math
 import threading
 import time
+from pathlib import Path
 
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
@@ -26,23 +28,38 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from ..errors import Flooded
 from .local_windows import LocalWindows
+from .shared_windows import SharedWindows
 
 log = logging.getLogger(__name__)
 
 
+SHM_URL = "shm://"
 RETRY_SECONDS = 5.0
 # A Redis that stops answering must cost a call at most this long, not hang it.
 _REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
+def make_storage(storage_url: str, data_dir: Path) -> Storage:
+    """shm:// (the data dir's flood.shm, every worker of the instance), memory:// (this process
+    only) or a Redis URL (every instance)."""
+    if storage_url == SHM_URL:
+        return SharedWindows(data_dir)
+    if storage_url.startswith("memory://"):
+        return LocalWindows()
+    return storage_from_string(storage_url, **_REDIS_OPTIONS)
+
+
 class FloodGuard:
     def __init__(
-        self, storage_url: str, user_limits: str, auth_limits: str, prefix: str = "dbc"
+        self,
+        storage_url: str,
+        user_limits: str,
+        auth_limits: str,
+        data_dir: Path,
+        prefix: str = "dbc",
     ) -> None:
         shared = not storage_url.startswith("memory://")
-        self.storage: Storage = (
-            storage_from_string(storage_url, **_REDIS_OPTIONS) if shared else LocalWindows()
-        )
+        self.storage = make_storage(storage_url, data_dir)
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         # The in-memory stand-in used while the shared storage is down.
         self.fallback = SlidingWindowCounterRateLimiter(LocalWindows()) if shared else None

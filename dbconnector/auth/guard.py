@@ -35,6 +35,7 @@ class Principal:
     ipaddresses: str
     # Tokens of an older generation were revoked (store/refresh_tokens.revoke_all).
     token_generation: int = 0
+    ttl: str = ""  # the user's authToken lifetime, for a refresh
 
     @property
     def admin(self) -> bool:
@@ -43,12 +44,19 @@ class Principal:
 
 def principal_of(user: user_store.User) -> Principal:
     return Principal(
-        user.id, user.username, user.role, user.enabled, user.ipaddresses, user.token_generation
+        user.id,
+        user.username,
+        user.role,
+        user.enabled,
+        user.ipaddresses,
+        user.token_generation,
+        user.ttl,
     )
 
 
 def load_principal(user_id: int) -> Principal | None:
     svc = services()
+    svc.catch_up()
 
     def load() -> Principal | None:
         with read(svc.engine) as conn:
@@ -78,9 +86,15 @@ def authenticate() -> Principal:
     except (KeyError, TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
     principal = load_principal(user_id)
-    # A revoked token is refused in every instance once its principal cache entry (at most
-    # DBCONNECTOR_CACHE_SECONDS old) is reloaded; the revoking instance forgets it at once.
-    if principal is not None and claims.get("gen", 0) != principal.token_generation:
+    generation = claims.get("gen", 0)
+    # A token newer than the cached state was issued after it was cached (a login after a
+    # revocation elsewhere): the cache is out of date, not the token.
+    if principal is not None and generation > principal.token_generation:
+        services().principals.invalidate(lambda key: key == user_id)
+        principal = load_principal(user_id)
+    # An older one was revoked: refused at once by every worker of the instance that revoked it,
+    # and by other instances once their cache entry (at most DBCONNECTOR_CACHE_SECONDS old) goes.
+    if principal is not None and generation != principal.token_generation:
         raise Unauthorized(BAD_TOKEN)
     principal = check_standing(principal)
     g.principal = principal

@@ -2,15 +2,15 @@
 is down).
 
 limits' MemoryStorage expires keys with a Timer thread that it starts again every 10 ms while any
-key lives; under load that thread start and its run were about 17% of a one-row select (py-spy,
-bench select_pk on SQLite). This storage keeps only what the sliding-window-counter strategy reads
+key lives; under load that thread start and its run cost a visible share of a one-row select
+(bench/README.md). This storage keeps only what the sliding-window-counter strategy reads
 (this window's count and the previous one's) and lets windows roll over lazily on the next hit,
 so there is no thread at all. Stale keys are swept on insertion, amortised, so memory stays
 bounded by the keys active in the last two windows even when callers invent usernames.
 
 It is a MemoryStorage (limits' strategies accept only Storage subclasses) that overrides the
 sliding-window methods with the same arithmetic, so `SlidingWindowCounterRateLimiter` counts,
-refuses and reports exactly as before (tests/unit/test_local_windows.py compares the two).
+refuses and reports exactly as before (tests/auth/test_local_windows.py compares the two).
 MemoryStorage's own timed keys (fixed windows) stay as they were; flood control never uses them.
 """
 
@@ -32,11 +32,32 @@ class _Slot:
         self.expiry, self.window, self.previous, self.current = expiry, window, 0, 0
 
     def roll(self, window: int) -> None:
-        """Move to `window`: the current count becomes the previous one if it was the window
-        just before, and is forgotten if it is older."""
-        if window != self.window:
-            self.previous = self.current if window == self.window + 1 else 0
-            self.current, self.window = 0, window
+        self.previous, self.current = rolled(self.window, self.previous, self.current, window)
+        self.window = window
+
+
+def rolled(stored: int, previous: int, current: int, window: int) -> tuple[int, int]:
+    """The (previous, current) counts of a key stored in window `stored`, seen from `window`:
+    the current count becomes the previous one if it was the window just before, and is
+    forgotten if it is older."""
+    if window == stored:
+        return previous, current
+    return (current if window == stored + 1 else 0), 0
+
+
+def window_info(
+    previous: int, current: int, expiry: int, now: float
+) -> tuple[int, float, int, float]:
+    """What get_sliding_window answers: the same TTL arithmetic as limits' MemoryStorage."""
+    previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
+    current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
+    return previous, previous_ttl, current, current_ttl
+
+
+def admits(info: tuple[int, float, int, float], expiry: int, limit: int, amount: int) -> bool:
+    """Whether `amount` more hits stay within `limit` (the strategy's weighted count)."""
+    previous, previous_ttl, current, _ = info
+    return floor(previous * previous_ttl / expiry + current) + amount <= limit
 
 
 class LocalWindows(MemoryStorage):
@@ -69,10 +90,7 @@ class LocalWindows(MemoryStorage):
 
     @staticmethod
     def _info(slot: _Slot, expiry: int, now: float) -> tuple[int, float, int, float]:
-        # The same TTL arithmetic as limits' MemoryStorage._get_sliding_window_info.
-        previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if slot.previous else 0.0
-        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
-        return slot.previous, previous_ttl, slot.current, current_ttl
+        return window_info(slot.previous, slot.current, expiry, now)
 
     def acquire_sliding_window_entry(
         self, key: str, limit: int, expiry: int, amount: int = 1
@@ -82,8 +100,7 @@ class LocalWindows(MemoryStorage):
         now = time.time()
         with self._slots_lock:
             slot = self._slot(key, expiry, now)
-            previous, previous_ttl, current, _ = self._info(slot, expiry, now)
-            if floor(previous * previous_ttl / expiry + current) + amount > limit:
+            if not admits(self._info(slot, expiry, now), expiry, limit, amount):
                 return False
             slot.current += amount
             return True

@@ -26,8 +26,8 @@ from typing import Any
 
 import jwt
 from flask import Flask, Request, current_app
-from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from jwt import ExpiredSignatureError, PyJWTError
+from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_decode
 from sqlalchemy import Connection
 
@@ -37,6 +37,7 @@ from ..store import refresh_tokens
 from ..store.db import utcnow
 from ..store.users import User
 
+_REGISTER = threading.Lock()
 TTL_RE = re.compile(r"^\s*(\d+)\s*([sSmM]?)\s*$")
 TTL_MAX_SECONDS = 600
 
@@ -95,22 +96,38 @@ class TokenKeys:
         return key
 
 
+class _KeyCheckedOnce(HMACAlgorithm):
+    """HS256 that checks a key (not empty, not a PEM, SSH or DER key) once, not on every token:
+    PyJWT parses the key each of those ways on every sign and verify (bench/README.md), and a
+    refresh signs two tokens and verifies two."""
+
+    def __init__(self) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self._checked: dict[str | bytes, bytes] = {}
+        self.registered = False
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        prepared = self._checked.get(key)
+        if prepared is None:
+            prepared = super().prepare_key(key)  # raises for a key it refuses: never kept
+            if len(self._checked) < 16:
+                self._checked[key] = prepared
+        return prepared
+
+
+_HS256 = _KeyCheckedOnce()
+
+
 def init_app(app: Flask, ring: KeyRing) -> None:
-    keys = TokenKeys(ring)
-    app.extensions["dbconnector.token_keys"] = keys
-    app.config.update(
-        JWT_SECRET_KEY=keys.signing_key,
-        JWT_ALGORITHM="HS256",
-        JWT_TOKEN_LOCATION=["headers"],
-        JWT_HEADER_TYPE="Bearer",
-        JWT_ERROR_MESSAGE_KEY="error",
-        JWT_COOKIE_CSRF_PROTECT=False,
-    )
-    # flask-jwt-extended signs (create_*_token) with the current key's kid in the header; no
-    # request reaches its verifying decorators, so none of its error loaders are registered:
-    # VerifiedTokens raises our own Unauthorized.
-    jwt = JWTManager(app)
-    jwt.additional_headers_loader(lambda _identity: {"kid": keys.kid})
+    """Tokens sign with the key ring's current key and verify with whichever listed key their
+    kid names; both through PyJWT, without flask-jwt-extended's per-call config lookups and
+    repeated parsing (bench/README.md)."""
+    with _REGISTER:  # PyJWT's algorithms are process-wide; apps in one process share this one
+        if not _HS256.registered:
+            jwt.unregister_algorithm("HS256")
+            jwt.register_algorithm("HS256", _HS256)
+            _HS256.registered = True
+    app.extensions["dbconnector.token_keys"] = TokenKeys(ring)
 
 
 @dataclass(frozen=True)
@@ -123,40 +140,54 @@ class Pair:
     access_jti: str
     refresh_jti: str
     generation: int
+    refresh_expires: dt.datetime
 
     def signed(self) -> dict[str, Any]:
         """The response body. Signing needs no database, so callers do it after the commit,
-        outside the (on SQLite, serialised) write transaction."""
-        identity = str(self.user_id)
-        access = create_access_token(
-            identity=identity,
-            expires_delta=dt.timedelta(seconds=self.access_ttl),
-            additional_claims={"jti": self.access_jti, "gen": self.generation},
-        )
-        refresh = create_refresh_token(
-            identity=identity,
-            expires_delta=dt.timedelta(seconds=self.refresh_ttl),
-            additional_claims={
-                "jti": self.refresh_jti,
-                "ajti": self.access_jti,
-                "gen": self.generation,
-            },
-        )
-        return {"userid": self.user_id, "authToken": access, "refreshToken": refresh}
+        outside the (on SQLite, serialised) write transaction.
+
+        The claims are the ones flask-jwt-extended's create_access_token and
+        create_refresh_token gave before, signed with PyJWT directly, with the current key's kid
+        in the header."""
+        now = int(time.time())
+        common = {"fresh": False, "iat": now, "nbf": now, "sub": str(self.user_id)}
+        access = {**common, "type": "access", "jti": self.access_jti, "gen": self.generation}
+        access["exp"] = now + self.access_ttl
+        refresh = {**common, "type": "refresh", "jti": self.refresh_jti, "ajti": self.access_jti}
+        refresh.update(gen=self.generation, exp=now + self.refresh_ttl)
+        keys = current_app.extensions["dbconnector.token_keys"]
+        header = {"kid": keys.kid}
+        return {
+            "userid": self.user_id,
+            "authToken": jwt.encode(access, keys.signing_key, algorithm="HS256", headers=header),
+            "refreshToken": jwt.encode(
+                refresh, keys.signing_key, algorithm="HS256", headers=header
+            ),
+        }
+
+
+def new_pair(user_id: int, ttl: str, generation: int, default_ttl: int, refresh_ttl: int) -> Pair:
+    """A new token pair, not yet recorded (no database)."""
+    return Pair(
+        user_id,
+        parse_ttl(ttl) or default_ttl,
+        refresh_ttl,
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        generation,
+        utcnow() + dt.timedelta(seconds=refresh_ttl),
+    )
+
+
+def record(conn: Connection, pair: Pair) -> None:
+    """Record the pair's refresh token as live."""
+    refresh_tokens.add(conn, pair.refresh_jti, pair.user_id, pair.access_jti, pair.refresh_expires)
 
 
 def record_pair(conn: Connection, user: User, default_ttl: int, refresh_ttl: int) -> Pair:
     """A new token pair for `user`, its refresh token recorded as live."""
-    pair = Pair(
-        user.id,
-        parse_ttl(user.ttl) or default_ttl,
-        refresh_ttl,
-        str(uuid.uuid4()),
-        str(uuid.uuid4()),
-        user.token_generation,
-    )
-    expires = utcnow() + dt.timedelta(seconds=refresh_ttl)
-    refresh_tokens.add(conn, pair.refresh_jti, user.id, pair.access_jti, expires)
+    pair = new_pair(user.id, user.ttl, user.token_generation, default_ttl, refresh_ttl)
+    record(conn, pair)
     return pair
 
 
@@ -173,8 +204,9 @@ def bearer_token(request: Request) -> str:
 class VerifiedTokens:
     """Access tokens already verified, until they expire.
 
-    A client reuses one authToken for up to its whole lifetime, and checking the signature was a
-    quarter of a small select's CPU. The key is the whole token, signature included, so a
+    A client reuses one authToken for up to its whole lifetime, and checking the signature costs
+    more than a small select's own work (bench/README.md). The key is the whole token, signature
+    included, so a
     cached entry is exactly as valid as re-verifying it; expiry is still checked on every use.
     """
 
@@ -205,6 +237,9 @@ class RefreshClaim:
     user_id: int
     jti: str
     access_jti: str
+    # The user's token generation when the token was issued: its generation still, if it can be
+    # redeemed, as a revocation deletes every unspent refresh token.
+    generation: int = 0
 
     def redeem(self, conn: Connection) -> bool:
         """Consume the refresh token: True. False when it was spent already (a reuse): then every
@@ -228,9 +263,10 @@ def check_refresh(auth_token: str, refresh_token: str) -> RefreshClaim:
         raise Unauthorized(BAD_TOKEN)
     try:
         user_id = int(refresh["sub"])
+        generation = int(refresh.get("gen", 0))
     except (KeyError, TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
-    return RefreshClaim(user_id, str(refresh.get("jti")), str(access["jti"]))
+    return RefreshClaim(user_id, str(refresh.get("jti")), str(access["jti"]), generation)
 
 
 # Every token this service signs carries these; one without them is not ours.
@@ -241,7 +277,7 @@ def _decode(token: str, allow_expired: bool) -> dict[str, Any]:
     """The claims of a token signed with one of this service's keys (HS256), else Unauthorized.
 
     PyJWT directly: flask-jwt-extended's decode_token parses a token three times (claims and
-    header unverified, then verified), a tenth of a refresh's CPU. The checks are the ones it
+    header unverified, then verified). The checks are the ones it
     makes with this app's settings: signature, exp unless allowed expired, nbf and iat, and a
     string `sub`.
     """

@@ -23,7 +23,7 @@ class Redeemed(enum.Enum):
 
 
 # The statements of every refresh, built once: building and cache-keying SQLAlchemy statements
-# per call was a sixth of a refresh's CPU.
+# per call is a large share of a refresh (bench/README.md).
 _MINE = (
     (refresh_tokens.c.jti == bindparam("b_jti"))
     & (refresh_tokens.c.user_id == bindparam("b_user_id"))
@@ -43,7 +43,7 @@ _swept_at = [-SWEEP_SECONDS]  # this process's last sweep (time.monotonic)
 
 def add(conn: Connection, jti: str, user_id: int, access_jti: str, expires_at: dt.datetime) -> None:
     # Expired rows (spent or not) are swept here, on the write path, so the table stays bounded;
-    # at most once a minute per process, as a sweep per refresh was a fifth of its statements.
+    # at most once a minute per process, not as an extra statement on every refresh.
     now = time.monotonic()
     if now - _swept_at[0] >= SWEEP_SECONDS:
         _swept_at[0] = now

@@ -309,3 +309,42 @@ def test_a_password_change_ends_the_users_live_auth_tokens(env):
     assert refused.status_code == 401 and refused.get_json() == {"error": "Bad Token"}
     fresh = env.anon.login(user.username, "New-Password-2")
     assert fresh.get(f"/v1/users/{user.userid}").status_code == 200
+
+
+def test_signed_pairs_carry_the_header_and_claims_clients_saw_before(app):
+    """Pair.signed signs with PyJWT directly; its tokens hold exactly the header and claims that
+    flask-jwt-extended's create_access_token and create_refresh_token gave (plus the kid)."""
+    import jwt as pyjwt
+
+    from dbconnector.auth.tokens import new_pair
+    from dbconnector.lib.keys import jwt_key, key_id
+
+    with app.test_request_context():
+        pair = new_pair(7, "90s", 3, 180, 900)
+        body = pair.signed()
+    secret = app.config["DBC_SETTINGS"].secret_key
+    key = jwt_key(secret)
+    assert body["userid"] == 7
+    common = {"fresh", "iat", "nbf", "sub", "type", "jti", "gen", "exp"}
+    for token, kind, extra, ttl in (
+        (body["authToken"], "access", set(), 90),
+        (body["refreshToken"], "refresh", {"ajti"}, 900),
+    ):
+        assert pyjwt.get_unverified_header(token) == {
+            "alg": "HS256",
+            "typ": "JWT",
+            "kid": key_id(secret),
+        }
+        claims = pyjwt.decode(token, key, algorithms=["HS256"])
+        assert set(claims) == common | extra
+        assert (claims["type"], claims["sub"], claims["gen"], claims["fresh"]) == (
+            kind,
+            "7",
+            3,
+            False,
+        )
+        assert claims["exp"] - claims["iat"] == ttl and claims["nbf"] == claims["iat"]
+    access = pyjwt.decode(body["authToken"], key, algorithms=["HS256"])
+    refresh = pyjwt.decode(body["refreshToken"], key, algorithms=["HS256"])
+    assert access["jti"] == pair.access_jti and refresh["jti"] == pair.refresh_jti
+    assert refresh["ajti"] == pair.access_jti

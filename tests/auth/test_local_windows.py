@@ -9,7 +9,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from dbconnector.auth.local_windows import LocalWindows
@@ -33,14 +33,13 @@ class Clock:
         return self.now
 
 
-@settings(max_examples=300, deadline=None)
-@given(STEPS)
-def test_same_answers_as_limits_memory_storage(steps):
+def assert_same_answers(storage: Storage, steps: list[tuple[float, int, str]]) -> None:
+    """`storage` refuses, admits and reports windows exactly as limits' MemoryStorage does."""
     clock = Clock()
     original = time.time
     time.time = clock  # both storages and the strategy read time.time() at call time
     reference = SlidingWindowCounterRateLimiter(MemoryStorage())
-    ours = SlidingWindowCounterRateLimiter(LocalWindows())
+    ours = SlidingWindowCounterRateLimiter(storage)
     try:
         for advance, index, who in steps:
             clock.now += advance
@@ -53,6 +52,12 @@ def test_same_answers_as_limits_memory_storage(steps):
     finally:
         time.time = original
         reference.storage.reset()
+
+
+@settings(max_examples=300, deadline=None)
+@given(STEPS)
+def test_same_answers_as_limits_memory_storage(steps):
+    assert_same_answers(LocalWindows(), steps)
 
 
 def test_refuses_over_the_limit_and_recovers_in_a_later_window(monkeypatch):

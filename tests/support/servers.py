@@ -14,6 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,13 @@ class Service(Server):
     def call(
         self, method: str, path: str, body: Any = None, token: str = "", timeout: float = 30
     ) -> tuple[int, Any]:
+        status, _, answer = self.request(method, path, body, token, timeout)
+        return status, answer
+
+    def request(
+        self, method: str, path: str, body: Any = None, token: str = "", timeout: float = 30
+    ) -> tuple[int, Any, Any]:
+        """(status, headers, JSON body) of one call over a connection of its own."""
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -117,18 +125,32 @@ class Service(Server):
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return response.status, json.loads(response.read() or b"null")
+                return response.status, response.headers, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             raw = error.read()
             try:
-                return error.code, json.loads(raw)
+                return error.code, error.headers, json.loads(raw)
             except ValueError:
-                return error.code, raw.decode(errors="replace")
+                return error.code, error.headers, raw.decode(errors="replace")
 
     def login(self, username: str, password: str) -> str:
         status, body = self.call("POST", "/v1/auth", {"username": username, "password": password})
         assert status == 200, body
         return body["authToken"]
+
+    @contextlib.contextmanager
+    def only(self, pid: int) -> Iterator[None]:
+        """Calls made inside reach worker `pid`: the others are stopped (SIGSTOP) meanwhile, so
+        they cannot accept a connection, and continue afterwards. Call it between requests: a
+        worker stopped while it holds a lock would hold it until then."""
+        others = [worker for worker in self.workers() if worker != pid]
+        for worker in others:
+            os.kill(worker, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for worker in others:
+                os.kill(worker, signal.SIGCONT)
 
     def worker_serving(self, timeout: float = 10) -> int:
         """A worker holding a client's connection right now: a request in flight (each call

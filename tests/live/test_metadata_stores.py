@@ -20,7 +20,15 @@ from tests.conftest import OWNER, Env, build_app
 pytestmark = pytest.mark.live
 
 
-TABLES = ("refresh_tokens", "grants", "connections", "users", "alembic_version")
+TABLES = (
+    "job_pages",
+    "jobs",
+    "refresh_tokens",
+    "grants",
+    "connections",
+    "users",
+    "alembic_version",
+)
 
 
 def _migrated(url: str) -> str:

@@ -124,6 +124,10 @@ class SQLiteDriver(Driver):
         finally:
             cursor.close()
 
+    def cancel(self, engine: Engine, dbapi_connection: Any, backend_id: Any) -> None:
+        # sqlite3's interrupt() is the one call that is safe from another thread.
+        dbapi_connection.interrupt()
+
     def message(self, error: BaseException) -> str:
         text = str(error)
         if "not authorized" in text or "authorization denied" in text:

@@ -18,6 +18,7 @@ from .telemetry.requestlog import audit
 
 if TYPE_CHECKING:
     from .drivers.pools import PoolRegistry
+    from .execution.jobs.worker import JobWorkers
     from .store.usage import UsageRecorder
 
 
@@ -35,6 +36,7 @@ class Services:
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
+    jobs: JobWorkers | None = None
 
     def forget_user(self, user_id: int) -> None:
         self.principals.invalidate(lambda key: key == user_id)

@@ -12,6 +12,7 @@ TAGS = [
     {"name": "users", "description": "Users of the service (ADMIN, OWNER)"},
     {"name": "connections", "description": "Stored connection strings and their grants"},
     {"name": "execution", "description": "Select, insert, update, delete, query and exec"},
+    {"name": "jobs", "description": "Async select, query and exec: submit, watch, cancel, read"},
     {"name": "admin", "description": "Heartbeat, readiness and metrics, for operators"},
     {"name": "docs", "description": "This documentation"},
 ]

@@ -98,6 +98,8 @@ class Driver:
     # Writes queue on a per-target WriteLock (writelock.py) instead of in the database's own
     # busy wait: for single-writer files (SQLite).
     queues_writes: ClassVar[bool] = False
+    # Whether call_procedure runs anything: an /exec job is refused at submit time otherwise.
+    procedures: ClassVar[bool] = True
 
     # --- connecting ---------------------------------------------------------------------------
 

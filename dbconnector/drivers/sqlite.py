@@ -65,6 +65,7 @@ class SQLiteDriver(Driver):
     # pysqlite's implicit transactions afterwards.)
     read_options: ClassVar[dict[str, Any]] = {"dbc_no_begin": True}
     queues_writes = True
+    procedures = False
 
     def url(self, spec: Any) -> URL:
         database = spec.get("database")

@@ -150,7 +150,7 @@ def finish(
 ) -> str:
     """End a running job this owner holds. A succeeded job whose cancel was asked for in the
     meantime ends cancelled (its pages go), so a 200 {"status": "cancelled"} always holds.
-    Returns the status it ended with."""
+    Returns the status it ended with (another one when this owner's lease was lost)."""
     with write(engine) as conn:
         base = and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == RUNNING)
         ended = status
@@ -160,8 +160,7 @@ def finish(
             .values(status=status, completed_at=now, lease_owner=None, **values)
         ).rowcount
         if not done:
-            ended = CANCELLED
-            conn.execute(
+            cancelled = conn.execute(
                 update(jobs)
                 .where(base)
                 .values(
@@ -170,8 +169,13 @@ def finish(
                     lease_owner=None,
                     expires_at=values.get("expires_at"),
                 )
-            )
-            conn.execute(delete(job_pages).where(job_pages.c.job_id == job_id))
+            ).rowcount
+            if cancelled:
+                ended = CANCELLED
+                conn.execute(delete(job_pages).where(job_pages.c.job_id == job_id))
+            else:  # the lease was lost (swept as interrupted): the row says how it ended
+                row = get(conn, job_id)
+                ended = row.status if row is not None else EXPIRED
         return ended
 
 

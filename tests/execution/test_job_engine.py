@@ -120,3 +120,14 @@ def test_the_stored_body_is_sealed(jobs):
         stored = job_store.get(conn, job_id).body
     assert "city-data-value" not in stored
     assert "city-data-value" in jobs.env.services.box.open(stored)
+
+
+def test_a_cancel_taken_by_another_instance_reaches_the_holding_one(make_jobs):
+    holder = make_jobs(job_workers=1)
+    url = holder.env.services.settings.database_url
+    other = make_jobs(token=holder.token, database_url=url)  # no workers: it only takes calls
+    job_id = other.submit("query", statement=SLOW)
+    holder.wait_for(job_id, "running")
+    answer = other.env.owner.post(f"/v1/jobs/{job_id}/cancel")
+    assert (answer.status_code, answer.get_json()) == (200, {"status": "cancelled"})
+    assert other.wait_for(job_id, "cancelled", "failed", "succeeded")["status"] == "cancelled"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,22 @@ def clock():  # type: ignore[no-untyped-def]
     slept through (time_machine; it ticks on as usual in between)."""
     with time_machine.travel(dt.datetime.now(dt.UTC), tick=True) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def in_threads():  # type: ignore[no-untyped-def]
+    """in_threads(work, args): run work(arg) for every arg at once, one thread each, and wait
+    (bounded) for all of them: for races between processes' code paths."""
+
+    def run(work: Any, args: list[Any], timeout: float = 30.0) -> None:
+        threads = [threading.Thread(target=work, args=(arg,)) for arg in args]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        assert not any(thread.is_alive() for thread in threads)
+
+    return run
 
 
 @pytest.fixture(scope="module")

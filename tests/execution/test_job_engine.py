@@ -14,7 +14,7 @@ from dbconnector.telemetry.requestlog import JsonFormatter
 SLOW = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
 
-def test_two_queues_never_claim_the_same_job(jobs):
+def test_two_queues_never_claim_the_same_job(jobs, in_threads):
     for _ in range(6):
         jobs.submit("select", table="testTable")
     engine = jobs.env.services.engine
@@ -27,11 +27,7 @@ def test_two_queues_never_claim_the_same_job(jobs):
             with lock:
                 claimed.append(job.id)
 
-    threads = [threading.Thread(target=drain, args=(queue,)) for queue in queues]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    in_threads(drain, queues)
     assert len(claimed) == 6 and len(set(claimed)) == 6
 
 

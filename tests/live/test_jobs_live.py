@@ -16,88 +16,20 @@ from tests.live.test_execute_endpoints import backend, backend_server  # noqa: F
 UID = "45826be6-1e29-cc64-b49e-550b9610c2ea"
 FIELDS = ["id", "dec", "day", "at", "flag", "uid", "bin", "f", "txt"]
 # Per database: each `kinds` column's type name and JSON format in a job's results.
+words = str.split  # one type or format per `kinds` column, in FIELDS order
 TYPES = {
-    "postgresql": [
-        "int4",
-        "numeric",
-        "date",
-        "timestamp",
-        "bool",
-        "uuid",
-        "bytea",
-        "float8",
-        "text",
-    ],
-    "mysql": [
-        "int",
-        "decimal",
-        "date",
-        "datetime",
-        "tinyint",
-        "char",
-        "varbinary",
-        "double",
-        "text",
-    ],
-    "sqlite": ["INTEGER", "REAL", "TEXT", "TEXT", "INTEGER", "TEXT", "BLOB", "REAL", "TEXT"],
-    "mssql": [
-        "int",
-        "decimal",
-        "datetime2",
-        "datetime2",
-        "int",
-        "nvarchar",
-        "varbinary",
-        "int",
-        "nvarchar",
-    ],
+    "postgresql": words("int4 numeric date timestamp bool uuid bytea float8 text"),
+    "mysql": words("int decimal date datetime tinyint char varbinary double text"),
+    "sqlite": words("INTEGER REAL TEXT TEXT INTEGER TEXT BLOB REAL TEXT"),
+    # pymssql reports only its DB-API type groups (drivers/mssql.py).
+    "mssql": words("int decimal datetime2 datetime2 int nvarchar varbinary int nvarchar"),
 }
 FORMATS = {
-    "postgresql": [
-        "integer",
-        "number",
-        "date",
-        "timestamp",
-        "boolean",
-        "uuid",
-        "binary",
-        "number",
-        "string",
-    ],
-    "mysql": [
-        "integer",
-        "number",
-        "date",
-        "timestamp",
-        "integer",
-        "string",
-        "binary",
-        "number",
-        "string",
-    ],
-    "sqlite": [
-        "integer",
-        "number",
-        "string",
-        "string",
-        "integer",
-        "string",
-        "binary",
-        "number",
-        "string",
-    ],
-    "mssql": [
-        "integer",
-        "number",
-        "date",
-        "timestamp",
-        "boolean",
-        "uuid",
-        "binary",
-        "number",
-        "string",
-    ],
+    "postgresql": words("integer number date timestamp boolean uuid binary number string"),
+    "mysql": words("integer number date timestamp integer string binary number string"),
+    "sqlite": words("integer number string string integer string binary number string"),
 }
+FORMATS["mssql"] = FORMATS["postgresql"]
 _DIGITS = "(" + " UNION ALL ".join(f"SELECT {d} AS d" for d in range(10)) + ")"
 COUNTED = {
     "postgresql": "SELECT g AS n FROM generate_series(1, 2500) AS g",

@@ -213,7 +213,7 @@ def test_the_postgresql_metadata_store_is_never_a_target(pg_env, postgres_server
     assert fine.status_code == 200 and fine.get_json() == [{"one": 1}], fine.get_json()
 
 
-def test_jobs_queue_and_pages_on_the_metadata_store(store_env, tmp_path):
+def test_jobs_queue_and_pages_on_the_metadata_store(store_env, tmp_path, in_threads):
     from dbconnector.execution.jobs.queue import Queue
     from dbconnector.store.seed import build_demo_target
 
@@ -236,11 +236,7 @@ def test_jobs_queue_and_pages_on_the_metadata_store(store_env, tmp_path):
             if job is not None:
                 claimed.append(job.id)
 
-    threads = [threading.Thread(target=claim, args=(queue,)) for queue in queues]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    in_threads(claim, queues)
     assert len(claimed) == len(set(claimed)) == 6
     # Released back to the queue by hand, the last one runs through this app's worker.
     last = submitted[-1]

@@ -194,13 +194,26 @@ def discard(engine: Engine, job_id: str, now: dt.datetime) -> None:
 def sweep(engine: Engine, now: dt.datetime) -> tuple[int, int]:
     """Expire finished jobs past their retention (pages deleted) and fail running jobs whose
     lease ran out (their process died). Returns (expired, interrupted)."""
-    with write(engine) as conn:
+    finished = (SUCCEEDED, FAILED, CANCELLED)
+    # Looked for first with a read: most sweeps find nothing, and a write would take SQLite's
+    # write lock every time.
+    with read(engine) as conn:
         dead = conn.execute(
             select(jobs.c.id, jobs.c.retain).where(
                 jobs.c.status == RUNNING, jobs.c.lease_expires_at < now
             )
         ).all()
-        interrupted = 0
+        stale = (
+            conn.execute(
+                select(jobs.c.id).where(jobs.c.status.in_(finished), jobs.c.expires_at < now)
+            )
+            .scalars()
+            .all()
+        )
+    if not dead and not stale:
+        return 0, 0
+    interrupted = 0
+    with write(engine) as conn:
         for job_id, retain in dead:
             interrupted += conn.execute(
                 update(jobs)
@@ -214,18 +227,13 @@ def sweep(engine: Engine, now: dt.datetime) -> tuple[int, int]:
                 )
             ).rowcount
             conn.execute(delete(job_pages).where(job_pages.c.job_id == job_id))
-        stale = (
-            conn.execute(
-                select(jobs.c.id).where(
-                    jobs.c.status.in_((SUCCEEDED, FAILED, CANCELLED)), jobs.c.expires_at < now
-                )
-            )
-            .scalars()
-            .all()
-        )
         if stale:
             conn.execute(delete(job_pages).where(job_pages.c.job_id.in_(stale)))
-            conn.execute(update(jobs).where(jobs.c.id.in_(stale)).values(status=EXPIRED))
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id.in_(stale), jobs.c.status.in_(finished))
+                .values(status=EXPIRED)
+            )
     return len(stale), interrupted
 
 

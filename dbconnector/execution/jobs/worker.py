@@ -43,6 +43,7 @@ class JobWorkers:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self._renewed = self._swept = 0.0
+        self._unreachable = False
 
     def start(self, count: int) -> None:
         for number in range(count):
@@ -94,21 +95,29 @@ class JobWorkers:
 
     def _work(self) -> None:
         while not self.stopping.is_set():
-            try:
-                ran = self.run_one()
-            except Exception:  # the metadata database may be briefly away: try again later
-                log.warning("a job worker's step failed", exc_info=True)
-                ran = None
+            ran = self._step(self.run_one)
             if ran is None:
                 self.wake.wait(IDLE_POLL)
                 self.wake.clear()
 
     def _watch(self) -> None:
         while not self.stopping.wait(CANCEL_POLL):
-            try:
-                self.watch_once()
-            except Exception:
-                log.warning("the job watcher's step failed", exc_info=True)
+            self._step(self.watch_once)
+
+    def _step(self, step: Callable[[], str | None]) -> str | None:
+        """One step; while the metadata database is away (a restart, a failover) the threads keep
+        trying, and the outage is logged once, in one line, when it starts and when it ends."""
+        try:
+            done = step()
+        except Exception as exc:
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning("job queue: the metadata database failed (%s)", type(exc).__name__)
+            return None
+        if self._unreachable:
+            self._unreachable = False
+            log.warning("job queue: the metadata database answers again")
+        return done
 
 
 def init_app(app: Flask) -> JobWorkers:

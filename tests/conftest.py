@@ -218,6 +218,18 @@ def in_threads():  # type: ignore[no-untyped-def]
     return run
 
 
+# What every served instance of the tests starts with: the demo, OWNER as its owner.
+SERVED_SETTINGS = {
+    "DBCONNECTOR_DEMO": "1",
+    "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
+    "DBCONNECTOR_OWNER_PASSWORD": OWNER[1],
+    "DBCONNECTOR_BCRYPT_ROUNDS": "4",
+    "DBCONNECTOR_LOG_LEVEL": "WARNING",
+    # The tests' own SQLite targets live in pytest's temp dirs.
+    "DBCONNECTOR_SQLITE_ROOTS": str(Path(tempfile.gettempdir()).resolve()),
+}
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """`served(**DBCONNECTOR_settings)`: `dbconnector serve` (gunicorn) on a free loopback port,
@@ -229,16 +241,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
     def start(**settings: str) -> Service:
         data_dir = tmp_path_factory.mktemp("served")
-        base = {
-            "DBCONNECTOR_DEMO": "1",
-            "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
-            "DBCONNECTOR_OWNER_PASSWORD": OWNER[1],
-            "DBCONNECTOR_BCRYPT_ROUNDS": "4",
-            "DBCONNECTOR_LOG_LEVEL": "WARNING",
-            # The tests' own SQLite targets live in pytest's temp dirs.
-            "DBCONNECTOR_SQLITE_ROOTS": str(Path(tempfile.gettempdir()).resolve()),
-        }
-        service = Service(data_dir, **{**base, **settings})
+        service = Service(data_dir, **{**SERVED_SETTINGS, **settings})
         started.append(service)
         return service
 

@@ -4,27 +4,21 @@ killed mid-statement is marked failed "interrupted" within the lease, never left
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dbconnector.store.seed import DEMO_TOKEN
-from tests.conftest import OWNER
+from tests.conftest import OWNER, SERVED_SETTINGS
 from tests.live.private_servers import Service
 
 pytestmark = pytest.mark.live
 
 SLOW = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+# One data dir across the instances a test starts, so not the `served` fixture (a new dir each).
 BASE = {
-    "DBCONNECTOR_DEMO": "1",
-    "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
-    "DBCONNECTOR_OWNER_PASSWORD": OWNER[1],
-    "DBCONNECTOR_BCRYPT_ROUNDS": "4",
-    "DBCONNECTOR_LOG_LEVEL": "WARNING",
-    "DBCONNECTOR_SQLITE_ROOTS": str(Path(tempfile.gettempdir()).resolve()),
+    **SERVED_SETTINGS,
     "DBCONNECTOR_WORKERS": "1",
     "DBCONNECTOR_JOB_LEASE_SECONDS": "2",
 }

@@ -110,6 +110,8 @@ def worker_exit(server, worker):  # type: ignore[no-untyped-def]
     services = getattr(app, "extensions", {}).get("dbconnector") if app else None
     if services is None:
         return
+    if services.jobs is not None:
+        services.jobs.stop()
     if services.usage is not None:
         services.usage.close()
     if services.pools is not None:

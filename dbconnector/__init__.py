@@ -10,6 +10,7 @@ from .auth import tokens
 from .auth.flood import FloodGuard
 from .config import Settings
 from .drivers.pools import PoolRegistry
+from .execution.jobs import worker as workers
 from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.db import make_engine
@@ -60,11 +61,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     error_handlers.init_app(app)
     _register_blueprints(app)
     http_policy.init_app(app)
+    workers.init_app(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import admin, auth, connections, docs, execute, openapi, users
+    from .api import admin, auth, connections, docs, execute, jobs, openapi, users
 
-    for module in (admin, auth, users, connections, execute, openapi, docs):
+    for module in (admin, auth, users, connections, execute, jobs, openapi, docs):
         app.register_blueprint(module.bp)

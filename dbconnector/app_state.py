@@ -19,6 +19,7 @@ from .telemetry.requestlog import audit
 
 if TYPE_CHECKING:
     from .drivers.pools import PoolRegistry
+    from .execution.jobs.worker import JobWorkers
     from .store.usage import UsageRecorder
 
 
@@ -36,6 +37,7 @@ class Services:
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
+    jobs: JobWorkers | None = None
     # Shared by the instance's workers; None keeps invalidations in this process.
     epoch: SharedEpoch | None = None
     _seen: bytes = b""

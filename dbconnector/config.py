@@ -68,6 +68,16 @@ class Settings:
     min_password_length: int = 8
     # Directories SQLite targets may lie in; empty means the data dir (the demo target's).
     sqlite_roots: tuple[Path, ...] = ()
+    # Async jobs (execution/jobs/): worker threads per process, defaults and caps (seconds).
+    job_workers: int = 2
+    job_timeout: int = 3600
+    job_max_timeout: int = 86400
+    job_retain: int = 3600
+    job_max_retain: int = 7 * 86400
+    job_max_result_bytes: int = 1024**3
+    job_max_rows: int = 10_000_000
+    job_max_active: int = 10
+    job_lease_seconds: int = 30
 
     def __repr__(self) -> str:  # never print the secret key or the owner password
         shown = {
@@ -160,6 +170,23 @@ class Settings:
                 for root in reader.str("DBCONNECTOR_SQLITE_ROOTS", "").split(os.pathsep)
                 if root.strip()
             ),
+            job_workers=reader.int("DBCONNECTOR_JOB_WORKERS", cls.job_workers, 0, 64),
+            job_timeout=reader.int("DBCONNECTOR_JOB_TIMEOUT", cls.job_timeout, 1, 7 * 86400),
+            job_max_timeout=reader.int(
+                "DBCONNECTOR_JOB_MAX_TIMEOUT", cls.job_max_timeout, 1, 7 * 86400
+            ),
+            job_retain=reader.int("DBCONNECTOR_JOB_RETAIN", cls.job_retain, 1, 90 * 86400),
+            job_max_retain=reader.int(
+                "DBCONNECTOR_JOB_MAX_RETAIN", cls.job_max_retain, 1, 90 * 86400
+            ),
+            job_max_result_bytes=reader.int(
+                "DBCONNECTOR_JOB_MAX_RESULT_BYTES", cls.job_max_result_bytes, 1024, 1024**4
+            ),
+            job_max_rows=reader.int("DBCONNECTOR_JOB_MAX_ROWS", cls.job_max_rows, 1, 10**12),
+            job_max_active=reader.int("DBCONNECTOR_JOB_MAX_ACTIVE", cls.job_max_active, 1, 10**6),
+            job_lease_seconds=reader.int(
+                "DBCONNECTOR_JOB_LEASE_SECONDS", cls.job_lease_seconds, 2, 3600
+            ),
             log_level=reader.str("DBCONNECTOR_LOG_LEVEL", "INFO").upper(),
             log_format=reader.str("DBCONNECTOR_LOG_FORMAT", cls.log_format).lower(),
         )
@@ -196,6 +223,10 @@ class Settings:
         for root in self.sqlite_roots:
             if not root.is_dir():
                 raise ConfigError(f"DBCONNECTOR_SQLITE_ROOTS: {root} is not a directory")
+        if self.job_timeout > self.job_max_timeout or self.job_retain > self.job_max_retain:
+            raise ConfigError(
+                "DBCONNECTOR_JOB_TIMEOUT and DBCONNECTOR_JOB_RETAIN may not exceed their _MAX_ caps"
+            )
         settings = self
         if not settings.database_url:
             url = f"sqlite:///{(settings.data_dir / 'dbconnector.db').resolve()}"

@@ -76,3 +76,29 @@ class TargetUnavailable(ApiError):
     """The target database could not be reached (connect failure or timeout)."""
 
     status = 503
+
+
+class Missing(ApiError):
+    """A 404 for a record the caller may not know exists (an async job): the same answer whether
+    it does not exist or belongs to someone else."""
+
+    status = 404
+
+
+class Conflict(ApiError):
+    """409: the record is not in a state that allows the call; `details` join the body."""
+
+    status = 409
+
+    def __init__(self, message: str, **details: str) -> None:
+        super().__init__(message)
+        self.details = details
+
+    def body(self) -> dict:
+        return {"error": self.message, **self.details}
+
+
+class Gone(ApiError):
+    """410: what was asked for existed and has been deleted (an expired job's results)."""
+
+    status = 410

@@ -5,7 +5,7 @@ live.py for real servers: with CI=true a missing server fails the test)."""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from flask import Flask
 
 from dbconnector.store.db import make_engine
 from dbconnector.store.migrate import upgrade
-from tests.support.app import OWNER, Env, build_app
+from tests.support.app import Env, build_app
+from tests.support.servers import SERVED_SETTINGS
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +68,22 @@ def clock():  # type: ignore[no-untyped-def]
         yield traveller
 
 
+@pytest.fixture
+def in_threads():  # type: ignore[no-untyped-def]
+    """in_threads(work, args): run work(arg) for every arg at once, one thread each, and wait
+    (bounded) for all of them: for races between processes' code paths."""
+
+    def run(work: Any, args: list[Any], timeout: float = 30.0) -> None:
+        threads = [threading.Thread(target=work, args=(arg,)) for arg in args]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        assert not any(thread.is_alive() for thread in threads)
+
+    return run
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """`served(**DBCONNECTOR_settings)`: `dbconnector serve` (gunicorn) on a free loopback port,
@@ -78,16 +95,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
     def start(**settings: str) -> Service:
         data_dir = tmp_path_factory.mktemp("served")
-        base = {
-            "DBCONNECTOR_DEMO": "1",
-            "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
-            "DBCONNECTOR_OWNER_PASSWORD": OWNER[1],
-            "DBCONNECTOR_BCRYPT_ROUNDS": "4",
-            "DBCONNECTOR_LOG_LEVEL": "WARNING",
-            # The tests' own SQLite targets live in pytest's temp dirs.
-            "DBCONNECTOR_SQLITE_ROOTS": str(Path(tempfile.gettempdir()).resolve()),
-        }
-        service = Service(data_dir, **{**base, **settings})
+        service = Service(data_dir, **{**SERVED_SETTINGS, **settings})
         started.append(service)
         return service
 

@@ -14,6 +14,21 @@ def test_defaults(tmp_path):
     assert settings.ratelimit_storage_url == "shm://"  # shared by the instance's workers
     assert (settings.access_ttl, settings.refresh_ttl) == (180, 900)
     assert settings.demo is False
+    assert (settings.job_workers, settings.job_timeout, settings.job_retain) == (2, 3600, 3600)
+
+
+def test_job_settings_are_read(tmp_path):
+    settings = Settings.from_env(
+        {
+            "DBCONNECTOR_DATA_DIR": str(tmp_path),
+            "DBCONNECTOR_JOB_WORKERS": "0",
+            "DBCONNECTOR_JOB_RETAIN": "60",
+            "DBCONNECTOR_JOB_MAX_RESULT_BYTES": "2048",
+            "DBCONNECTOR_JOB_MAX_ACTIVE": "3",
+        }
+    )
+    assert (settings.job_workers, settings.job_retain) == (0, 60)
+    assert (settings.job_max_result_bytes, settings.job_max_active) == (2048, 3)
 
 
 def test_secret_is_created_once_with_mode_0600(tmp_path):
@@ -43,6 +58,9 @@ def test_production_requires_a_secret(tmp_path):
         ("DBCONNECTOR_STATEMENT_TIMEOUT", "soon", "DBCONNECTOR_STATEMENT_TIMEOUT"),
         ("DBCONNECTOR_BCRYPT_ROUNDS", "3", "DBCONNECTOR_BCRYPT_ROUNDS must be between 4 and 16"),
         ("DBCONNECTOR_BCRYPT_ROUNDS", "17", "DBCONNECTOR_BCRYPT_ROUNDS must be between 4 and 16"),
+        ("DBCONNECTOR_JOB_WORKERS", "-1", "DBCONNECTOR_JOB_WORKERS must be between 0 and 64"),
+        ("DBCONNECTOR_JOB_TIMEOUT", "90000", "may not exceed their _MAX_ caps"),
+        ("DBCONNECTOR_JOB_LEASE_SECONDS", "1", "DBCONNECTOR_JOB_LEASE_SECONDS"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path, name, value, message):

@@ -20,6 +20,7 @@ from flask import Blueprint, Response
 from ..app_state import services
 from ..auth.clientip import client_address, is_allowed
 from ..errors import Forbidden
+from ..execution.jobs.calls import observe as observe_jobs
 from ..telemetry.metrics import exposition
 from .responses import EMPTY, PROMETHEUS, READY, responds
 
@@ -57,6 +58,7 @@ def metrics() -> Response:
     """Prometheus text format; only for DBCONNECTOR_METRICS_ALLOWLIST addresses."""
     if not is_allowed(client_address(), services().settings.metrics_allowlist):
         raise Forbidden("metrics read from outside DBCONNECTOR_METRICS_ALLOWLIST")
+    observe_jobs(services())
     body, media = exposition()
     return Response(body, mimetype=media)
 

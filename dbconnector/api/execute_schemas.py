@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, validates
+from marshmallow import ValidationError, fields, validate, validates
 
 from .fields import text, whole
 from .schemas import RequestSchema
@@ -88,3 +88,45 @@ class ExecRequest(TargetRequest):
         for name, kind in (value or {}).items():
             if not isinstance(kind, str) or kind.lower() not in OUTPUT_KINDS:
                 raise ValidationError(f'output.{name} must be "number", "varchar" or "nvarchar"')
+
+
+# Async jobs (api/jobs.py): the synchronous body plus how long it may run and be kept.
+class _JobOptions(RequestSchema):
+    timeout = whole("timeout", low=1)
+    retain = whole("retain", low=1)
+
+
+class SelectJobRequest(SelectRequest, _JobOptions):
+    pass
+
+
+class QueryJobRequest(QueryRequest, _JobOptions):
+    pass
+
+
+class ExecJobRequest(ExecRequest, _JobOptions):
+    pass
+
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "expired")
+
+
+class JobsQuery(RequestSchema):
+    status = fields.String(
+        validate=validate.OneOf(
+            JOB_STATUSES, error="status must be one of " + ", ".join(JOB_STATUSES)
+        )
+    )
+    page = whole("page")
+    limit = whole("limit", low=1, high=1000)
+    user = whole("user", low=1)
+
+
+class JobPageQuery(RequestSchema):
+    offset = whole("offset")
+    limit = whole("limit", low=1, high=10_000)
+    format = fields.String(
+        validate=validate.OneOf(
+            ("json", "csv", "ndjson"), error="format must be json, csv or ndjson"
+        )
+    )

@@ -132,12 +132,18 @@ def _explain(operation: dict[str, Any], endpoint: str) -> None:
 def _responses(view: Any, flood_status: str) -> dict[str, Any]:
     """The success answer (@responds, @creates) and, for flood-checked views, the flood answer;
     both may share a status (200 by default), so their schemas are then alternatives."""
-    success = "201" if getattr(view, "dbc_created", False) else "200"
+    success = getattr(view, "dbc_status", None) or (
+        "201" if getattr(view, "dbc_created", False) else "200"
+    )
     media, schema = getattr(view, "dbc_response", (JSON, None))
     answers: dict[str, list[tuple[str, str, Any]]] = {success: [("Success", media, schema)]}
+    for kind, body in getattr(view, "dbc_also", {}).items():
+        answers[success].append((f"or as {kind}", kind, body))
     if getattr(view, "dbc_roles", None) is not None or getattr(view, "dbc_flood", False):
         answers.setdefault(flood_status, []).append((_FLOODED, JSON, NO_DATA))
     responses: dict[str, Any] = dict(_COMMON_RESPONSES)
+    for status, meaning in getattr(view, "dbc_errors", {}).items():
+        responses[status] = _error(meaning)
     for status, alternatives in answers.items():
         by_media: dict[str, list[Any]] = {}
         for _, kind, body in alternatives:

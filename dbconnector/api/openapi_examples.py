@@ -12,6 +12,7 @@ TAGS = [
     {"name": "users", "description": "Users of the service (ADMIN, OWNER)"},
     {"name": "connections", "description": "Stored connection strings and their grants"},
     {"name": "execution", "description": "Select, insert, update, delete, query and exec"},
+    {"name": "jobs", "description": "Async select, query and exec: submit, watch, cancel, read"},
     {"name": "admin", "description": "Heartbeat, readiness and metrics, for operators"},
     {"name": "docs", "description": "This documentation"},
 ]
@@ -46,6 +47,13 @@ ERRORS = {
     '{"error": "Not Found"} for an unknown name or user, '
     '{"error": "A connection with that name already exists."}',
     "execution": _EXECUTION,
+    "jobs.submit_select": _EXECUTION,
+    "jobs.submit_query": _EXECUTION,
+    "jobs.submit_exec": _EXECUTION,
+    "jobs": _AUTHENTICATED + '; 404 {"error": "Job not found"} for an unknown job or another '
+    'user\'s; 409 {"error", "status"} for results before the job ends or a cancel after it; 410 '
+    "for results that expired or were deleted; 403 {} for results whose submitter was disabled "
+    "or lost the grant",
 }
 # The original service's own messages, as 400 examples.
 BAD_REQUESTS = {

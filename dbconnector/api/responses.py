@@ -17,10 +17,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 JSON = "application/json"
 
 
-def responds(schema: dict[str, Any], *, media: str = JSON, flood: bool = False) -> Callable[[F], F]:
+def responds(
+    schema: dict[str, Any],
+    *,
+    media: str = JSON,
+    flood: bool = False,
+    status: str | None = None,
+    also: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Callable[[F], F]:
+    """`status`: the success status when not 200/201; `also`: more media types the success may
+    come as (media -> schema); `errors`: statuses beyond the common ones (status -> meaning)."""
+
     def mark(view: F) -> F:
         view.dbc_response = (media, schema)  # type: ignore[attr-defined]
         view.dbc_flood = flood  # type: ignore[attr-defined]
+        view.dbc_status = status  # type: ignore[attr-defined]
+        view.dbc_also = also or {}  # type: ignore[attr-defined]
+        view.dbc_errors = errors or {}  # type: ignore[attr-defined]
         return view
 
     return mark
@@ -94,6 +108,73 @@ PROCEDURE = {
         _object({"result": RESULT_SETS, "output": {"type": "object"}}),
     ]
 }
+
+# Async jobs (api/jobs.py).
+_TIME = {"type": "string", "nullable": True, "format": "date-time"}
+_JOB_STATUS = {
+    "type": "string",
+    "enum": ["queued", "running", "succeeded", "failed", "cancelled", "expired"],
+}
+JOB_SUBMITTED = _object({"jobId": {"type": "string", "format": "uuid"}, "status": _JOB_STATUS})
+JOB = _object(
+    {
+        "jobId": {"type": "string", "format": "uuid"},
+        "kind": {"type": "string", "enum": ["select", "query", "exec"]},
+        "driver": _STR,
+        "connection": _STR,
+        "status": _JOB_STATUS,
+        "createdAt": _TIME,
+        "startedAt": _TIME,
+        "completedAt": _TIME,
+        "expiresAt": _TIME,
+        "durationMs": {"type": "integer", "nullable": True},
+        "resultSets": _INT,
+        "rows": _INT,
+        "error": _NULLABLE_STR,
+    }
+)
+JOBS = _array(JOB)
+JOB_CANCELLED = _object({"status": {"type": "string", "enum": ["cancelled"]}})
+_COLUMNS = _array(
+    _object(
+        {
+            "name": _STR,
+            "type": _STR,
+            "format": {
+                "type": "string",
+                "enum": [
+                    "string",
+                    "integer",
+                    "number",
+                    "boolean",
+                    "date",
+                    "timestamp",
+                    "time",
+                    "binary",
+                    "uuid",
+                    "json",
+                ],
+            },
+        }
+    )
+)
+JOB_RESULTS = _object(
+    {
+        "resultSets": _array(_object({"index": _INT, "columns": _COLUMNS, "rows": _INT})),
+        "output": {"type": "object", "nullable": True},
+    }
+)
+JOB_PAGE = _object(
+    {
+        "columns": _COLUMNS,
+        "rows": ROWS,
+        "offset": _INT,
+        "limit": _INT,
+        "total": _INT,
+        "next": _NULLABLE_STR,
+    }
+)
+JOB_STREAMS = {"text/csv": _STR, "application/x-ndjson": _STR}
 
 READY = _object({"metadata": _STR}, required=["metadata"])
 READY["additionalProperties"] = _STR

@@ -98,6 +98,8 @@ class Driver:
     # Writes queue on a per-target WriteLock (writelock.py) instead of in the database's own
     # busy wait: for single-writer files (SQLite).
     queues_writes: ClassVar[bool] = False
+    # Whether call_procedure runs anything: an /exec job is refused at submit time otherwise.
+    procedures: ClassVar[bool] = True
 
     # --- connecting ---------------------------------------------------------------------------
 
@@ -172,6 +174,22 @@ class Driver:
         by default the connection is closed rather than handed to the next caller."""
         conn.invalidate()
 
+    # --- async jobs (execution/jobs/) ---------------------------------------------------------
+
+    def backend_id(self, dbapi_connection: Any) -> Any:
+        """The server's id of this connection (a PostgreSQL backend pid, a MySQL thread id, a SQL
+        Server session id), which a cancel from another thread aims at; None for SQLite."""
+        return None
+
+    def cancel(self, engine: Engine, dbapi_connection: Any, backend_id: Any) -> None:
+        """Stop the statement running on `dbapi_connection` (another thread's), at the database."""
+        raise NotImplementedError(f"the {self.name} driver cannot cancel a statement")
+
+    def column_types(self, cursor: Any) -> list[str | None]:
+        """The database's own type name of each column of the cursor's current result set; None
+        where the driver does not say (the caller falls back on the values)."""
+        return [None for _ in cursor.description or ()]
+
     # --- errors -------------------------------------------------------------------------------
 
     def message(self, error: BaseException) -> str:
@@ -192,6 +210,9 @@ def drain(cursor: Any, sink: ResultSink) -> None:
     while True:
         if cursor.description:
             sink.begin([str(d[0]) for d in cursor.description])
+            described = getattr(sink, "described", None)
+            if described is not None:  # a job's spool records the column types (jobs/pages.py)
+                described(cursor)
             while True:
                 rows = cursor.fetchmany(FETCH_ROWS)
                 if rows:

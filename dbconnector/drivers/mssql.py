@@ -17,7 +17,7 @@ from typing import Any
 
 import pymssql
 import pymssql._mssql
-from sqlalchemy import Connection, Dialect, Insert
+from sqlalchemy import Connection, Dialect, Engine, Insert
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql, MSIdentifierPreparer_pymssql
 
@@ -168,6 +168,24 @@ class MSSQLDriver(Driver):
         finally:
             cursor.close()
         return {o.name: _number(catcher.values.get(o.name), o.kind) for o in call.outputs}
+
+    def backend_id(self, dbapi_connection: Any) -> Any:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT @@SPID")
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    def cancel(self, engine: Engine, dbapi_connection: Any, backend_id: Any) -> None:
+        # KILL of the job's own session, from a second one; KILL refuses a transaction.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"KILL {int(backend_id)}")
+
+    def column_types(self, cursor: Any) -> list[str | None]:
+        # pymssql reports only its five DB-API type groups.
+        groups = {1: "nvarchar", 2: "varbinary", 3: "int", 4: "datetime2", 5: "decimal"}
+        return [groups.get(column[1]) for column in cursor.description or ()]
 
     def message(self, error: BaseException) -> str:
         return _DBLIB_TAIL.sub("", error_parts(error)[1]).strip() or "SQL Server error"

@@ -11,13 +11,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pymysql.constants import CLIENT
+from pymysql.constants import CLIENT, FIELD_TYPE
 from sqlalchemy import Connection, Engine, event, text
 
 from ..errors import BadRequest
 from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
 
 _TIMEOUT_CODES = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, killed
+_BINARY_CHARSET = 63
+# The protocol's field types as MySQL's own type names (FIELD_TYPE's are the C API's).
+_TYPE_NAMES = {
+    FIELD_TYPE.DECIMAL: "decimal",
+    FIELD_TYPE.NEWDECIMAL: "decimal",
+    FIELD_TYPE.TINY: "tinyint",
+    FIELD_TYPE.SHORT: "smallint",
+    FIELD_TYPE.LONG: "int",
+    FIELD_TYPE.INT24: "mediumint",
+    FIELD_TYPE.LONGLONG: "bigint",
+    FIELD_TYPE.FLOAT: "float",
+    FIELD_TYPE.DOUBLE: "double",
+    FIELD_TYPE.NULL: "null",
+    FIELD_TYPE.TIMESTAMP: "timestamp",
+    FIELD_TYPE.DATE: "date",
+    FIELD_TYPE.NEWDATE: "date",
+    FIELD_TYPE.TIME: "time",
+    FIELD_TYPE.DATETIME: "datetime",
+    FIELD_TYPE.YEAR: "year",
+    FIELD_TYPE.BIT: "bit",
+    FIELD_TYPE.JSON: "json",
+    FIELD_TYPE.ENUM: "enum",
+    FIELD_TYPE.SET: "set",
+    FIELD_TYPE.GEOMETRY: "geometry",
+}
+_TEXT_TYPES = {  # field type -> (text name, binary name)
+    FIELD_TYPE.VARCHAR: ("varchar", "varbinary"),
+    FIELD_TYPE.VAR_STRING: ("varchar", "varbinary"),
+    FIELD_TYPE.STRING: ("char", "binary"),
+    FIELD_TYPE.TINY_BLOB: ("tinytext", "tinyblob"),
+    FIELD_TYPE.BLOB: ("text", "blob"),
+    FIELD_TYPE.MEDIUM_BLOB: ("mediumtext", "mediumblob"),
+    FIELD_TYPE.LONG_BLOB: ("longtext", "longblob"),
+}
 
 
 class MySQLDriver(Driver):
@@ -138,6 +172,26 @@ class MySQLDriver(Driver):
             param_name.lower(): value for (_, param_name), value in zip(fetch, row, strict=True)
         }
         return {o.name: by_lower.get(o.name.lower()) for o in outputs}
+
+    def backend_id(self, dbapi_connection: Any) -> Any:
+        return dbapi_connection.thread_id()
+
+    def cancel(self, engine: Engine, dbapi_connection: Any, backend_id: Any) -> None:
+        # KILL QUERY from a second connection stops the statement and keeps the session.
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"KILL QUERY {int(backend_id)}")
+
+    def column_types(self, cursor: Any) -> list[str | None]:
+        fields = getattr(getattr(cursor, "_result", None), "fields", None) or []
+        names: list[str | None] = []
+        for index, column in enumerate(cursor.description or ()):
+            code = column[1]
+            if code in _TEXT_TYPES:
+                binary = index < len(fields) and fields[index].charsetnr == _BINARY_CHARSET
+                names.append(_TEXT_TYPES[code][1 if binary else 0])
+            else:
+                names.append(_TYPE_NAMES.get(code, str(code)))
+        return names
 
     def message(self, error: BaseException) -> str:
         args = getattr(error, "args", ())

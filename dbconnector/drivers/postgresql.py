@@ -148,6 +148,22 @@ class PostgreSQLDriver(Driver):
         finally:
             dbapi_connection.autocommit = autocommit
 
+    def backend_id(self, dbapi_connection: Any) -> Any:
+        return dbapi_connection.info.backend_pid
+
+    def cancel(self, engine: Any, dbapi_connection: Any, backend_id: Any) -> None:
+        # libpq's cancel request, on its own short-lived connection to the server: it stops
+        # whatever this backend runs now, and is safe to send from another thread.
+        dbapi_connection.cancel_safe(timeout=5.0)
+
+    def column_types(self, cursor: Any) -> list[str | None]:
+        types = cursor.adapters.types
+        names: list[str | None] = []
+        for column in cursor.description or ():
+            info = types.get(column.type_code)
+            names.append(info.name if info is not None else str(column.type_code))
+        return names
+
     def message(self, error: BaseException) -> str:
         diag = getattr(error, "diag", None)
         primary = getattr(diag, "message_primary", None) if diag is not None else None

@@ -65,6 +65,7 @@ class SQLiteDriver(Driver):
     # pysqlite's implicit transactions afterwards.)
     read_options: ClassVar[dict[str, Any]] = {"dbc_no_begin": True}
     queues_writes = True
+    procedures = False
 
     def url(self, spec: Any) -> URL:
         database = spec.get("database")
@@ -123,6 +124,10 @@ class SQLiteDriver(Driver):
                 drain(cursor, sink)
         finally:
             cursor.close()
+
+    def cancel(self, engine: Engine, dbapi_connection: Any, backend_id: Any) -> None:
+        # sqlite3's interrupt() is the one call that is safe from another thread.
+        dbapi_connection.interrupt()
 
     def message(self, error: BaseException) -> str:
         text = str(error)

@@ -32,6 +32,15 @@ class SecretBox:
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
+    def seal_bytes(self, plaintext: bytes) -> bytes:
+        return self._fernet.encrypt(plaintext)
+
+    def open_bytes(self, ciphertext: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(ciphertext)
+        except InvalidToken:
+            raise SecretKeyMismatch() from None
+
     def open(self, ciphertext: str) -> str:
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")

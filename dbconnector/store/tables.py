@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -99,4 +100,56 @@ refresh_tokens = Table(
     Column("access_jti", String(36), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("spent_at", DateTime(timezone=True), nullable=True),
+)
+
+# Async jobs (execution/jobs/): one row per submitted call. The body is sealed (store/secrets.py):
+# it may hold values from city data. The lease says which process runs it until when; a lease
+# that runs out while `running` means that process died.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("kind", String(10), nullable=False),
+    Column("driver", String(20), nullable=False),
+    Column("connection_id", Integer, nullable=False),
+    Column("connection_name", String(NAME_MAX), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(10), nullable=False, index=True),
+    Column("timeout", Integer, nullable=False),
+    Column("retain", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", DateTime(timezone=True), nullable=True),
+    # JSON: per result set its columns and row count, and /exec's output values.
+    Column("summary", Text, nullable=True),
+    Column("rows", BigInteger, nullable=False, default=0),
+)
+
+# A job's rows, 1,000 a page: newline-separated JSON objects (the synchronous endpoints' own
+# encoding), zlib-compressed, then sealed with the service key.
+job_pages = Table(
+    "job_pages",
+    metadata,
+    Column(
+        "job_id",
+        String(36),
+        ForeignKey("jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("result_set", Integer, primary_key=True),
+    Column("page", Integer, primary_key=True),
+    Column("row_count", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
 )

@@ -48,6 +48,26 @@ POOL_OPEN = Gauge(
     multiprocess_mode="livesum",
 )
 
+# Async jobs (execution/jobs/). Counts by status read the shared metadata database at scrape
+# time, so every process reports the same numbers: "max" merges them.
+JOBS = Gauge(
+    "dbc_jobs", "Jobs by status (queued is the queue depth)", ["status"], multiprocess_mode="max"
+)
+JOB_RUN_SECONDS = Histogram(
+    "dbc_job_run_seconds",
+    "Time a job ran, from claim to its end",
+    ["kind", "status"],
+    buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400),
+)
+JOB_ROWS_SPOOLED = Counter(
+    "dbc_job_rows_spooled_total", "Rows written into job result pages (its rate: spool rate)"
+)
+
+
+def job_counts(by_status: dict[str, int], statuses: tuple[str, ...]) -> None:
+    for status in statuses:
+        JOBS.labels(status).set(by_status.get(status, 0))
+
 
 def exposition() -> tuple[bytes, str]:
     """The Prometheus text of every worker's metrics, and its content type."""

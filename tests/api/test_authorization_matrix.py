@@ -25,6 +25,7 @@ covers reading oneself). A route missing from ROUTES fails test_every_route_has_
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import shutil
 import uuid
@@ -34,9 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from dbconnector.auth.roles import Role, is_admin
+from dbconnector.store import jobs as job_store
 from dbconnector.store.seed import build_demo_target
+from dbconnector.store.tables import connections
 from tests.support.app import Caller, Env
 
 READ, ALTER, FULL, ADMIN, OWNER = Role.READ, Role.ALTER, Role.FULL, Role.ADMIN, Role.OWNER
@@ -61,6 +65,7 @@ class Cell:
     victim_name: str
     condition: str
     target: str  # connection X's file, inside DBCONNECTOR_SQLITE_ROOTS
+    job: str = ""  # a finished job of the caller's on X (no rows)
 
     def body_for(self, row: Row) -> Any:
         return row.body(self) if callable(row.body) else row.body
@@ -183,6 +188,79 @@ def execution_rows() -> list[Row]:
             authenticated(allowed[name], lambda _c, s=success[name]: s, True, True),
         )
         for name in EXEC
+    ]
+
+
+def job_rows() -> list[Row]:
+    """Submitting a job is the synchronous call's permission; a job is then its submitter's (and
+    ADMIN's and OWNER's); its results also need the submitter's grant on X."""
+    every = set(ROLES)
+    submitters = {
+        "select": {READ, ALTER, FULL, ADMIN, OWNER},
+        "query": {FULL, ADMIN, OWNER},
+        "exec": {ALTER, FULL, ADMIN, OWNER},
+    }
+    queued = (202, lambda body: set(body) == {"jobId", "status"} and body["status"] == "queued")
+    submitted = {
+        "select": queued,
+        "query": queued,
+        "exec": (400, {"error": "The sqlite driver has no stored procedures"}),
+    }
+    rows = [
+        Row(
+            "POST",
+            f"/v1/jobs/{name}/<driver>",
+            lambda cell, name=name: {"token": cell.token, **EXEC[name]},
+            authenticated(submitters[name], lambda _c, s=submitted[name]: s, True, True),
+        )
+        for name in submitters
+    ]
+    ended = {"error": "The job has already ended: succeeded", "status": "succeeded"}
+    empty_page = {
+        "columns": [],
+        "rows": [],
+        "offset": 0,
+        "limit": 1000,
+        "total": 0,
+        "next": None,
+    }
+    return [
+        *rows,
+        Row(
+            "GET",
+            "/v1/jobs",
+            None,
+            authenticated(every, lambda c: (200, lambda b: c.job in [j["jobId"] for j in b])),
+        ),
+        Row(
+            "GET",
+            "/v1/jobs/<job_id>",
+            None,
+            authenticated(every, lambda c: (200, lambda b: b["jobId"] == c.job)),
+        ),
+        Row(
+            "POST", "/v1/jobs/<job_id>/cancel", None, authenticated(every, lambda _c: (409, ended))
+        ),
+        Row("DELETE", "/v1/jobs/<job_id>", None, authenticated(every, lambda _c: (200, {}))),
+        Row(
+            "GET",
+            "/v1/jobs/<job_id>/results",
+            None,
+            authenticated(
+                every,
+                lambda _c: (
+                    200,
+                    {"resultSets": [{"index": 0, "columns": [], "rows": 0}], "output": None},
+                ),
+                needs_grant=True,
+            ),
+        ),
+        Row(
+            "GET",
+            "/v1/jobs/<job_id>/results/<index>",
+            None,
+            authenticated(every, lambda _c: (200, empty_page), needs_grant=True),
+        ),
     ]
 
 
@@ -371,7 +449,7 @@ def public_rows() -> list[Row]:
     ]
 
 
-ROUTES = public_rows() + management_rows() + execution_rows()
+ROUTES = public_rows() + management_rows() + execution_rows() + job_rows()
 
 
 def test_every_route_has_a_row(app):
@@ -403,7 +481,39 @@ def _fresh_cell(env: Env, caller: Caller, username: str, condition: str, target:
         env.grant(token, _as_id(caller.userid))
     if condition == "disabled conn":
         assert env.owner.patch(f"/v1/connections/{token}", {"enabled": 0}).status_code == 200
-    return Cell(env, caller, username, token, name, victim, victim_name, condition, str(db))
+    job = _finished_job(env, caller.userid or victim, name)
+    return Cell(env, caller, username, token, name, victim, victim_name, condition, str(db), job)
+
+
+def _finished_job(env: Env, user_id: int, connection_name: str) -> str:
+    """A job of `user_id`'s on the named connection that succeeded with one empty result set."""
+    job_id = str(uuid.uuid4())
+    with env.services.engine.connect() as conn:
+        connection_id = conn.execute(
+            select(connections.c.id).where(connections.c.name == connection_name)
+        ).scalar_one()
+    now = dt.datetime.now(dt.UTC)
+    job_store.add(
+        env.services.engine,
+        {
+            "id": job_id,
+            "user_id": user_id,
+            "kind": "select",
+            "driver": "sqlite",
+            "connection_id": connection_id,
+            "connection_name": connection_name,
+            "body": env.services.box.seal("{}"),
+            "status": "succeeded",
+            "timeout": 60,
+            "retain": 3600,
+            "created_at": now,
+            "started_at": now,
+            "completed_at": now,
+            "expires_at": now + dt.timedelta(hours=1),
+            "summary": '{"resultSets":[{"index":0,"columns":[],"rows":0}],"output":null}',
+        },
+    )
+    return job_id
 
 
 def _as_id(user_id: int) -> Caller:
@@ -434,6 +544,8 @@ def _call(cell: Cell, row: Row):  # type: ignore[no-untyped-def]
         .replace("<identifier>", str(cell.victim))
         .replace("<userid>", str(cell.victim))
         .replace("<name>", cell.name)
+        .replace("<job_id>", cell.job)
+        .replace("<index>", "0")
     )
     return cell.caller.call(row.method, path, json=cell.body_for(row))
 

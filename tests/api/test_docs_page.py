@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TAGS = ["auth", "users", "connections", "execution", "admin", "docs"]
+TAGS = ["auth", "users", "connections", "execution", "jobs", "admin", "docs"]
 
 
 def _policies(response: Any) -> list[str]:

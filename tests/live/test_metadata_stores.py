@@ -20,7 +20,15 @@ from tests.support.app import OWNER, Env, build_app
 pytestmark = pytest.mark.live
 
 
-TABLES = ("refresh_tokens", "grants", "connections", "users", "alembic_version")
+TABLES = (
+    "job_pages",
+    "jobs",
+    "refresh_tokens",
+    "grants",
+    "connections",
+    "users",
+    "alembic_version",
+)
 
 
 def _migrated(url: str) -> str:
@@ -203,3 +211,42 @@ def test_the_postgresql_metadata_store_is_never_a_target(pg_env, postgres_server
     assert roles[admin.username] == int(Role.ADMIN) and roles[OWNER[0]] == int(Role.OWNER)
     fine = admin.post("/v1/query/postgresql", {"token": token, "statement": "SELECT 1 AS one"})
     assert fine.status_code == 200 and fine.get_json() == [{"one": 1}], fine.get_json()
+
+
+def test_jobs_queue_and_pages_on_the_metadata_store(store_env, tmp_path, in_threads):
+    from dbconnector.execution.jobs.queue import Queue
+    from dbconnector.store.seed import build_demo_target
+
+    env = store_env
+    target = tmp_path / "jobs-target.db"
+    build_demo_target(target)
+    token = env.connection({"driver": "sqlite", "database": str(target)}, name="jobs-target")
+    submitted = []
+    for _ in range(6):
+        answer = env.owner.post("/v1/jobs/select/sqlite", {"token": token, "table": "testTable"})
+        assert answer.status_code == 202, answer.get_json()
+        submitted.append(answer.get_json()["jobId"])
+    # Three processes' queues racing for the first five: each job is claimed once.
+    queues = [Queue(env.services.engine, 30) for _ in range(3)]
+    claimed: list[str] = []
+
+    def claim(queue: Queue) -> None:
+        for _ in range(2):
+            job = queue.claim()
+            if job is not None:
+                claimed.append(job.id)
+
+    in_threads(claim, queues)
+    assert len(claimed) == len(set(claimed)) == 6
+    # Released back to the queue by hand, the last one runs through this app's worker.
+    last = submitted[-1]
+    with write(env.services.engine) as conn:
+        conn.execute(
+            text("UPDATE jobs SET status = 'queued', lease_owner = NULL WHERE id = :id"),
+            {"id": last},
+        )
+    assert env.services.jobs.run_one() == "succeeded"
+    page = env.owner.get(f"/v1/jobs/{last}/results/0?offset=6&limit=5").get_json()
+    assert [row["ID"] for row in page["rows"]] == [7, 8] and page["total"] == 8
+    listed = env.owner.get("/v1/jobs?status=running").get_json()
+    assert len(listed) == 5

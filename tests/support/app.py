@@ -33,6 +33,9 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "usage_flush_seconds": 0.0,
         "connect_timeout": 3.0,
         "statement_timeout": 10.0,
+        # No job worker threads unless a test asks: most tests queue no job, and the jobs tests
+        # drive workers step by step (tests/execution/) or start them (tests/live/).
+        "job_workers": 0,
         # Test targets live in pytest's temp dirs, beside (never inside) each app's data dir.
         "sqlite_roots": (Path(tempfile.gettempdir()).resolve(),),
     }

@@ -107,6 +107,10 @@ class Backend:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.exec_driver_sql(sql)]
 
+    def rows_with(self, sql: str, parameters: dict[str, Any]) -> list[tuple]:
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql, parameters)]
+
     def count(self, table: str = "testTable") -> int:
         return self.rows(f"SELECT COUNT(*) FROM {self.ident(table)}")[0][0]
 

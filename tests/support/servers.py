@@ -22,7 +22,20 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from served import Server, free_port
 
+from tests.support.app import OWNER
+
 ROOT = Path(__file__).resolve().parents[2]
+
+# What every served instance of the tests starts with: the demo, OWNER as its owner.
+SERVED_SETTINGS = {
+    "DBCONNECTOR_DEMO": "1",
+    "DBCONNECTOR_OWNER_USERNAME": OWNER[0],
+    "DBCONNECTOR_OWNER_PASSWORD": OWNER[1],
+    "DBCONNECTOR_BCRYPT_ROUNDS": "4",
+    "DBCONNECTOR_LOG_LEVEL": "WARNING",
+    # The tests' own SQLite targets live in pytest's temp dirs.
+    "DBCONNECTOR_SQLITE_ROOTS": str(Path(tempfile.gettempdir()).resolve()),
+}
 
 
 def postgres_bin() -> Path:

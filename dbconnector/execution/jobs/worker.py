@@ -1,0 +1,130 @@
+"""The embedded job engine: DBCONNECTOR_JOB_WORKERS threads per service process, and a watcher.
+
+Workers claim queued jobs from the metadata database (queue.py) and run them (runner.py). The
+watcher renews the leases of this process's running jobs, looks for cancels asked for in their
+rows (by whichever instance took the call) and cancels those at the database (cancel.py), and
+sweeps: expired results and jobs whose process died (store/jobs.sweep). A submit in this process
+wakes a worker at once; other instances' jobs are found by polling.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask
+
+from ...app_state import Services
+from ...drivers.pools import PoolRegistry
+from ...store import jobs as job_store
+from ...store.db import utcnow
+from .cancel import Registry
+from .queue import Queue
+from .runner import Context, run_job
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL = 1.0  # seconds between looks at the queue when nothing woke a worker
+CANCEL_POLL = 0.2  # seconds between looks at the cancel flags of running jobs
+SWEEP_EVERY = 5.0
+
+
+class JobWorkers:
+    def __init__(self, svc: Services, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        settings = svc.settings
+        self.svc = svc
+        self.queue = Queue(svc.engine, settings.job_lease_seconds, clock)
+        self.registry = Registry()
+        self.context = Context(svc, self.queue, PoolRegistry(settings))
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self._renewed = self._swept = 0.0
+        self._unreachable = False
+
+    def start(self, count: int) -> None:
+        for number in range(count):
+            self._spawn(self._work, f"dbc-job-worker-{number}")
+        self._spawn(self._watch, "dbc-job-watcher")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Take no new job; wait for running ones up to `timeout`, then close the pools. A job
+        still running then is failed "interrupted" by another process once its lease runs out."""
+        self.stopping.set()
+        self.wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.threads = [thread for thread in self.threads if thread.is_alive()]
+        self.context.pools.dispose_all()
+
+    # --- one step each, so tests can drive them without threads --------------------------------
+
+    def run_one(self) -> str | None:
+        """Claim and run one queued job; its final status, or None when the queue was empty."""
+        job = self.queue.claim()
+        if job is None:
+            return None
+        running = self.registry.add(job.id)
+        try:
+            return run_job(self.context, job, running)
+        finally:
+            self.registry.remove(job.id)
+
+    def watch_once(self) -> None:
+        running = self.registry.ids()
+        for job_id in job_store.cancel_requested(self.svc.engine, running):
+            self.registry.cancel(job_id)
+        now = time.monotonic()
+        if running and now - self._renewed >= self.queue.lease.total_seconds() / 3:
+            self.queue.renew(running)
+            self._renewed = now
+        if now - self._swept >= SWEEP_EVERY:
+            self.queue.sweep()
+            self._swept = now
+
+    # --- the threads -------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            ran = self._step(self.run_one)
+            if ran is None:
+                self.wake.wait(IDLE_POLL)
+                self.wake.clear()
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(CANCEL_POLL):
+            self._step(self.watch_once)
+
+    def _step(self, step: Callable[[], str | None]) -> str | None:
+        """One step; while the metadata database is away (a restart, a failover) the threads keep
+        trying, and the outage is logged once, in one line, when it starts and when it ends."""
+        try:
+            done = step()
+        except Exception as exc:
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning("job queue: the metadata database failed (%s)", type(exc).__name__)
+            return None
+        if self._unreachable:
+            self._unreachable = False
+            log.warning("job queue: the metadata database answers again")
+        return done
+
+
+def init_app(app: Flask) -> JobWorkers:
+    """Give the app its job engine, and start its threads when DBCONNECTOR_JOB_WORKERS > 0."""
+    svc: Services = app.extensions["dbconnector"]
+    workers = JobWorkers(svc)
+    svc.jobs = workers
+    if svc.settings.job_workers:
+        workers.start(svc.settings.job_workers)
+    return workers

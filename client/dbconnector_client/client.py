@@ -50,6 +50,7 @@ class Client:
         if http is not None and not str(http.base_url):
             self.http.base_url = httpx.URL(base_url)
         self._transport = Transport(self.http, max_retries, sleep)
+        self._sleep = sleep
         self.tokens = TokenKeeper(self._post_public, username, password)
 
     @classmethod
@@ -100,20 +101,18 @@ class Client:
         *,
         params: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
+        raw: bool = False,
     ) -> Any:
-        """Any endpoint, authenticated: the decoded JSON answer. GETs are idempotent unless
-        told otherwise."""
+        """Any endpoint, authenticated: the decoded JSON answer (with `raw`, its text). GETs
+        are idempotent unless told otherwise."""
         retry = method == "GET" if idempotent is None else idempotent
         query = _drop_none(params or {}) or None
         token = self.tokens.token()
-        status, answer = self._transport.send(
-            method, path, body=body, params=query, token=token, idempotent=retry
-        )
+        options = {"body": body, "params": query, "idempotent": retry, "raw": raw}
+        status, answer = self._transport.send(method, path, token=token, **options)
         if status == 401 and isinstance(answer, dict) and answer.get("error") == EXPIRED:
             token = self.tokens.expired(token)
-            status, answer = self._transport.send(
-                method, path, body=body, params=query, token=token, idempotent=retry
-            )
+            status, answer = self._transport.send(method, path, token=token, **options)
         if status == 401:
             raise error_for(status, answer)
         return answer
@@ -309,5 +308,74 @@ class Client:
         return self._transport.send("GET", "/admin/ok", idempotent=True)[1]
 
     # --- async jobs -----------------------------------------------------------------------
-    # submit, wait, cancel, iter_rows and download belong here once the service has
-    # /v1/jobs; they will reuse call() for tokens, floods and retries.
+
+    def submit(
+        self,
+        kind: str,
+        driver: str,
+        body: Mapping[str, Any],
+        *,
+        timeout: int | None = None,
+        retain: int | None = None,
+    ) -> str:
+        """Queue a `select`, `query` or `exec` (the synchronous call's body) as a job; its id.
+        `timeout`: seconds the statement may run; `retain`: seconds its results are kept."""
+        payload = _drop_none({**body, "timeout": timeout, "retain": retain})
+        answer = self.call("POST", f"/v1/jobs/{kind}/{driver}", payload, idempotent=False)
+        return str(answer["jobId"])
+
+    def job(self, job_id: str) -> Row:
+        """The job's status, times, row counts and error."""
+        return cast("Row", self.call("GET", f"/v1/jobs/{job_id}"))
+
+    def jobs(
+        self, status: str | None = None, page: int | None = None, limit: int | None = None
+    ) -> list[Row]:
+        """The caller's jobs, newest first."""
+        params = {"status": status, "page": page, "limit": limit}
+        return cast("list[Row]", self.call("GET", "/v1/jobs", params=params))
+
+    def wait(self, job_id: str, timeout: float = 3600.0, poll: float = 0.5) -> Row:
+        """Poll until the job has finished (any status but queued or running); TimeoutError
+        after `timeout` seconds, leaving the job as it is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.job(job_id)
+            if state["status"] not in ("queued", "running"):
+                return state
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"job {job_id} still {state['status']} after {timeout} s")
+            self._sleep(poll)
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel a queued or running job (at the database); its new status. A finished job
+        raises DBConnectorError with status 409."""
+        return str(self.call("POST", f"/v1/jobs/{job_id}/cancel", idempotent=True)["status"])
+
+    def delete_job(self, job_id: str) -> None:
+        """Cancel the job if needed and delete its results."""
+        self.call("DELETE", f"/v1/jobs/{job_id}", idempotent=True)
+
+    def results(self, job_id: str) -> Row:
+        """{"resultSets": [{"index", "columns", "rows"}], "output"} of a finished job."""
+        return cast("Row", self.call("GET", f"/v1/jobs/{job_id}/results"))
+
+    def iter_rows(self, job_id: str, index: int = 0, page_size: int = 1000) -> Iterator[Row]:
+        """Every row of result set `index`, fetched a page of `page_size` at a time as it is
+        consumed (stored results: the statement does not run again)."""
+        offset = 0
+        while True:
+            page = self.call(
+                "GET",
+                f"/v1/jobs/{job_id}/results/{index}",
+                params={"offset": offset, "limit": page_size},
+            )
+            yield from page["rows"]
+            if page["next"] is None:
+                return
+            offset += len(page["rows"])
+
+    def download(self, job_id: str, index: int = 0, format: str = "csv") -> str:
+        """Result set `index` whole, as RFC 4180 CSV with a header row or as NDJSON."""
+        path = f"/v1/jobs/{job_id}/results/{index}"
+        return str(self.call("GET", path, params={"format": format}, raw=True))

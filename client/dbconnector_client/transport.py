@@ -46,9 +46,11 @@ class Transport:
         params: dict[str, Any] | None = None,
         token: str = "",
         idempotent: bool = False,
+        raw: bool = False,
     ) -> tuple[int, Any]:
-        """(status, decoded JSON body) of a successful answer; raises on anything else except a
-        401, which is returned so the caller may renew its token and try again."""
+        """(status, decoded JSON body, or with `raw` the text as sent) of a successful answer;
+        raises on anything else except a 401, which is returned so the caller may renew its
+        token and try again."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         failures = 0
         floods = 0
@@ -73,6 +75,8 @@ class Transport:
                 self._sleep(wait)
                 floods += 1
                 continue
+            if response.is_success and raw:
+                return response.status_code, response.text
             if response.is_success or response.status_code == 401:
                 return response.status_code, decoded
             raise error_for(response.status_code, decoded)

@@ -19,7 +19,6 @@ from urllib.parse import quote
 from sqlalchemy import URL, Connection, Dialect, Engine, event
 from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
 
-from ..errors import BadRequest
 from .base import Driver, ResultSink, Target, drain
 from .confinement import rules_for
 
@@ -68,10 +67,11 @@ class SQLiteDriver(Driver):
     procedures = False
 
     def url(self, spec: Any) -> URL:
-        database = spec.get("database")
-        if not database:
-            raise BadRequest('a sqlite connection string needs "database": the file\'s path')
-        return URL.create("sqlite", database=_uri(database, spec), query={"uri": "true"})
+        # make_engine has checked the path (confinement.sqlite_file), and do_connect opens the
+        # real path it resolves again at every connect; this URL only names the dialect.
+        return URL.create(
+            "sqlite", database=_uri(str(spec["database"]), spec), query={"uri": "true"}
+        )
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         return {"timeout": target.connect_timeout, "check_same_thread": False}

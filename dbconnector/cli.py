@@ -283,5 +283,17 @@ def serve(migrate: bool) -> None:
     os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
 
 
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty")
+def worker(burst: bool) -> None:
+    """Run one dedicated job worker process on DBCONNECTOR_JOB_BROKER_URL (RQ on Redis), with
+    serve's settings (metadata database URL, secret key); run as many as needed, on any machine.
+    """
+    from .execution.jobs.dedicated import main as work
+
+    _settings()  # a configuration error reads as one line, as for every command
+    work(burst)
+
+
 if __name__ == "__main__":
     main()

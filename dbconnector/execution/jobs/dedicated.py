@@ -48,6 +48,8 @@ def main(burst: bool = False) -> None:
     assert svc.jobs is not None
     if svc.jobs.broker is None:
         raise SystemExit("dbconnector worker needs DBCONNECTOR_JOB_BROKER_URL (redis://...)")
+    if not svc.jobs.threads:  # its watcher cancels, renews and sweeps for the jobs it runs
+        svc.jobs.start(0)
     try:
         work(svc.jobs, burst)
     finally:

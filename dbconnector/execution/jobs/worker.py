@@ -161,13 +161,11 @@ class JobWorkers:
 
 def init_app(app: Flask) -> JobWorkers:
     """Give the app its job engine, and start its threads when DBCONNECTOR_JOB_WORKERS > 0.
-    With a broker it only enqueues: its one thread, the watcher, sweeps (and a dedicated
-    worker's watcher also cancels and renews the jobs it runs)."""
+    With a broker the instance only enqueues, and its one thread is the watcher, for the
+    sweeps (`dbconnector worker` processes run the jobs, dedicated.py)."""
     svc: Services = app.extensions["dbconnector"]
     workers = JobWorkers(svc)
     svc.jobs = workers
-    if workers.broker is not None:
-        workers.start(0)
-    elif svc.settings.job_workers:
-        workers.start(svc.settings.job_workers)
+    if svc.settings.job_workers:
+        workers.start(0 if workers.broker is not None else svc.settings.job_workers)
     return workers

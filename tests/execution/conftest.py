@@ -15,7 +15,7 @@ import redis
 from dbconnector.execution.jobs import dedicated
 from dbconnector.store.seed import build_demo_target
 from tests.support.app import Caller, Env
-from tests.support.live import REDIS_URL, require
+from tests.support.live import JOBS_REDIS_URL, require
 
 WAIT_SECONDS = 20.0
 
@@ -113,13 +113,12 @@ def make_jobs(make_env, demo_target):  # type: ignore[no-untyped-def]
 def job_broker() -> dict[str, str]:
     """Settings for the RQ engine on the test Redis: its own database (the flood tests flush
     theirs) and a queue name of this test's own, so parallel runs never share a queue."""
-    url = REDIS_URL.rsplit("/", 1)[0] + "/14"
 
     def probe() -> dict[str, str]:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client = redis.Redis.from_url(JOBS_REDIS_URL, socket_connect_timeout=2)
         client.ping()
         client.close()
-        return {"job_broker_url": url, "job_queue": f"dbc-test-{uuid.uuid4().hex}"}
+        return {"job_broker_url": JOBS_REDIS_URL, "job_queue": f"dbc-test-{uuid.uuid4().hex}"}
 
     return require("Redis", probe)
 

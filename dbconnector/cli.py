@@ -1,5 +1,5 @@
 """The `dbconnector` command: db upgrade, users create/list/set-password, connections check,
-keys status/rotate, demo, serve."""
+keys status/rotate, demo, serve, worker."""
 
 from __future__ import annotations
 
@@ -291,7 +291,8 @@ def worker(burst: bool) -> None:
     """
     from .execution.jobs.dedicated import main as work
 
-    _settings()  # a configuration error reads as one line, as for every command
+    if not _settings().job_broker_url:  # a configuration error reads as one line
+        raise click.ClickException("dbconnector worker needs DBCONNECTOR_JOB_BROKER_URL (redis://)")
     work(burst)
 
 

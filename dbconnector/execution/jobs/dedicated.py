@@ -45,9 +45,7 @@ def main(burst: bool = False) -> None:
     from ... import create_app
 
     svc: Services = create_app().extensions["dbconnector"]
-    assert svc.jobs is not None
-    if svc.jobs.broker is None:
-        raise SystemExit("dbconnector worker needs DBCONNECTOR_JOB_BROKER_URL (redis://...)")
+    assert svc.jobs is not None and svc.jobs.broker is not None
     if not svc.jobs.threads:  # its watcher cancels, renews and sweeps for the jobs it runs
         svc.jobs.start(0)
     try:

@@ -54,8 +54,8 @@ class Broker:
     def withdraw(self, job_id: str) -> None:
         """Take a cancelled job's entry off the queue (cheap; its row already says cancelled)."""
         try:
-            self.queue.remove(job_id)
-            self.redis.delete(Job.key_for(job_id))
+            if self.queue.remove(job_id):  # a running job's entry stays: its worker still uses it
+                self.redis.delete(Job.key_for(job_id))
         except RedisError:
             log.warning("job queue: could not withdraw a cancelled job's entry")
 

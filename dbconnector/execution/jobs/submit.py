@@ -66,6 +66,11 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
             "created_at": svc.jobs.queue.clock(),
         },
     )
+    try:
+        svc.jobs.submitted(job_id)
+    except BrokerDown:
+        job_store.remove(svc.engine, job_id)  # nothing half-stored: the caller may try again
+        raise
     if auditing():
         audit(
             "job.submit",
@@ -76,11 +81,6 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
             driver=target.driver.name,
             shape=shape_of(kind, body),
         )
-    try:
-        svc.jobs.submitted(job_id)
-    except BrokerDown:
-        job_store.remove(svc.engine, job_id)  # nothing half-stored: the caller may try again
-        raise
     return {"jobId": job_id, "status": job_store.QUEUED}
 
 

@@ -17,12 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from redis.exceptions import RedisError
 
 from ...app_state import Services
 from ...drivers.pools import PoolRegistry
 from ...store import jobs as job_store
 from ...store.db import read, utcnow
-from .broker import Broker
+from .broker import Broker, BrokerDown
 from .cancel import Registry
 from .queue import Queue
 from .runner import Context, run_job
@@ -123,9 +124,13 @@ class JobWorkers:
             return []
         with read(self.svc.engine) as conn:
             waiting = job_store.queued_before(conn, self.queue.clock() - self.queue.lease)
-        lost = self.broker.lost(waiting)
-        for job_id in lost:
-            self.broker.enqueue(job_id)
+        try:
+            lost = self.broker.lost(waiting)
+            for job_id in lost:
+                self.broker.enqueue(job_id)
+        except (RedisError, BrokerDown):  # Redis is away: the next sweep tries again
+            log.debug("job queue: Redis did not answer the sweep")
+            return []
         if lost:
             log.warning("job queue: %d queued jobs had lost their RQ entry: enqueued", len(lost))
         return lost

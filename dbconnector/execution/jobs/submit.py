@@ -20,6 +20,7 @@ from ...telemetry.requestlog import audit, auditing, note_target
 from .. import plan
 from ..resolve import resolve
 from ..results import dumps
+from .broker import BrokerDown
 
 
 def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +66,11 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
             "created_at": svc.jobs.queue.clock(),
         },
     )
+    try:
+        svc.jobs.submitted(job_id)
+    except BrokerDown:
+        job_store.remove(svc.engine, job_id)  # nothing half-stored: the caller may try again
+        raise
     if auditing():
         audit(
             "job.submit",
@@ -75,7 +81,6 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
             driver=target.driver.name,
             shape=shape_of(kind, body),
         )
-    svc.jobs.wake.set()
     return {"jobId": job_id, "status": job_store.QUEUED}
 
 

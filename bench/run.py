@@ -10,7 +10,6 @@ A benchmark, never a test: it prints a table and writes bench/results.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
@@ -30,39 +29,32 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import job_bench
 import targets as target_setup
 import wrk
-from served import Server, cpu_ticks, free_port, service_environment
+from served import PeakRss, Server, cpu_ticks, fetch_json, free_port, service_environment
 from targets import ROWS, Target
 
 ROOT = Path(__file__).resolve().parent.parent
 SELECTS = ("select_pk", "select_page")
-SCENARIOS = ("select_pk", "select_page", "insert_one", "refresh", "heartbeat", "stream_1m")
+SCENARIOS = (
+    "select_pk",
+    "select_page",
+    "insert_one",
+    "refresh",
+    "heartbeat",
+    "stream_1m",
+    *job_bench.SCENARIOS,
+)
 OWNER = ("bench_owner", secrets.token_urlsafe(12))
 USER = ("bench_user", secrets.token_urlsafe(12))
-
-
-# --- processes ----------------------------------------------------------------------------------
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 # --- the service's API --------------------------------------------------------------------------
 
 
 def call(server: Server, method: str, path: str, body: Any = None, token: str = "") -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(server.url(path), data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=120) as response:
-        answer = json.loads(response.read() or b"null")
+    answer = fetch_json(server, method, path, body, token)
     if isinstance(answer, dict) and "error" in answer:
         raise RuntimeError(f"{method} {path}: {answer['error']}")
     return answer
@@ -350,6 +342,104 @@ class Bench:
         )
         return outcome
 
+    # --- the job scenarios (job_bench.py), each beside the synchronous call doing the same work
+
+    def job_spool(self, target: Target) -> dict[str, Any]:
+        """job_spool_1m: the million-row select as a job (submit to succeeded) and stream_1m's
+        synchronous select of it, in turns, --runs times each; the medians and their ratio."""
+        body = {"token": self.conn_tokens[target.name], "table": "million"}
+        jobs, streams = [], []
+        for _ in range(self.options.runs):
+            token = login(self.service, USER)["authToken"]
+            jobs.append(job_bench.spool_once(self.service, target, body["token"], token))
+            streams.append(stream_once(self.service, f"/v1/select/{target.name}", body, token))
+        outcome = median_stream(jobs)
+        outcome["stream_1m"] = median_stream(streams)
+        outcome["job_vs_stream_1m"] = ratio(
+            outcome["rows_per_s"], outcome["stream_1m"]["rows_per_s"]
+        )
+        return outcome
+
+    def job_page(self, target: Target) -> dict[str, Any]:
+        """job_page: 1,000-row pages of a finished 100,000-row job, and the synchronous /select
+        of the same pages, in turns at 8 connections."""
+        fresh = self.user_load(target)
+        job_id = job_bench.finished_page_job(
+            self.service, target, self.conn_tokens[target.name], fresh().auth
+        )
+        concurrency = job_bench.PAGE_CONNECTIONS
+        job, reference = self.side_by_side(
+            self.measurement(
+                self.service,
+                f"/v1/jobs/{job_id}/results/0",
+                "job_page",
+                concurrency,
+                wrk.Load(),
+                fresh,
+            ),
+            self.measurement(
+                self.service,
+                f"/v1/select/{target.name}",
+                "select_1000",
+                concurrency,
+                wrk.Load(),
+                fresh,
+            ),
+        )
+        measured = {
+            "service": job,
+            "reference": reference,
+            "job_vs_select_1000": ratio(job["rps"], reference["rps"]),
+        }
+        return {str(concurrency): measured}
+
+    def job_cancel(self, target: Target) -> dict[str, Any]:
+        """job_cancel on one target: the cancel call to the statement gone, per sample."""
+        token = login(self.service, USER)["authToken"]
+        return job_bench.cancels(
+            self.service, target, self.conn_tokens[target.name], token, self.options.cancel_samples
+        )
+
+    def job_submit(self, target: Target) -> dict[str, Any]:
+        """job_submit: POST /v1/jobs/select of select_pk's body at 32 connections, in turns with
+        the synchronous select_pk; before each synchronous run (and its warm-up) the jobs
+        submitted so far are left to finish, so it does not share the CPU with them."""
+        fresh = self.user_load(target)
+        drains: list[float] = []
+
+        def drained() -> wrk.Load:
+            load = fresh()
+            drains.append(job_bench.queue_drained(self.service, load.auth))
+            return load
+
+        concurrency = job_bench.SUBMIT_CONNECTIONS
+        job, reference = self.side_by_side(
+            self.measurement(
+                self.service,
+                f"/v1/jobs/select/{target.name}",
+                "select_pk",
+                concurrency,
+                wrk.Load(),
+                fresh,
+            ),
+            self.measurement(
+                self.service,
+                f"/v1/select/{target.name}",
+                "select_pk",
+                concurrency,
+                wrk.Load(),
+                drained,
+            ),
+        )
+        drains.append(job_bench.queue_drained(self.service, fresh().auth))
+        measured = {
+            "service": job,
+            "reference": reference,
+            "job_vs_select_pk": ratio(job["rps"], reference["rps"]),
+            "drain_seconds": drains,
+        }
+        return {str(concurrency): measured}
+
 
 def median_stream(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median rows/s; the largest RSS growth and every run's errors count."""
@@ -364,47 +454,30 @@ def median_stream(samples: list[dict[str, Any]]) -> dict[str, Any]:
 def stream_once(server: Server, path: str, body: Any, token: str) -> dict[str, Any]:
     """One select of the 1,000,000-row table, read as it streams, while every worker's RSS is
     sampled every 20 ms: rows/s and the largest growth of any one worker."""
-    workers = server.workers()
-    before = {pid: rss_kb(pid) for pid in workers}
-    peak = dict(before)
-    streaming = threading.Event()
-    streaming.set()
-
-    def sample() -> None:
-        while streaming.is_set():
-            for pid in workers:
-                with contextlib.suppress(OSError):
-                    peak[pid] = max(peak[pid], rss_kb(pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
         server.url(path), data=json.dumps(body).encode(), method="POST", headers=headers
     )
-    started = time.perf_counter()
     size = 0
     tail = b""
-    try:
-        with urllib.request.urlopen(request, timeout=600) as response:
-            while chunk := response.read(1 << 20):
-                size += len(chunk)
-                tail = (tail + chunk)[-64:]
-    finally:
-        seconds = time.perf_counter() - started
-        streaming.clear()
-        sampler.join()
-    growth_mb = max((peak[pid] - before[pid] for pid in workers), default=0) / 1024
+    with PeakRss(server.workers()) as rss:
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=600) as response:
+                while chunk := response.read(1 << 20):
+                    size += len(chunk)
+                    tail = (tail + chunk)[-64:]
+        finally:
+            seconds = time.perf_counter() - started
     ok = tail.rstrip().endswith(b"}]")
     return {
         "rows": target_setup.STREAM_ROWS,
         "seconds": round(seconds, 2),
         "rows_per_s": round(target_setup.STREAM_ROWS / seconds),
         "mb": round(size / 1e6, 1),
-        "rss_growth_mb": round(growth_mb, 1),
+        "rss_growth_mb": round(rss.growth_mb, 1),
         "errors": 0 if ok else 1,
     }
 
@@ -430,7 +503,11 @@ def build_targets(options: argparse.Namespace, work: Path) -> list[Target]:
 def environment(work: Path, port: int) -> dict[str, str]:
     # Production's logging: a JSON request line per call (and an audit line per statement), here
     # into the server's log file. DBCONNECTOR_LOG_LEVEL in the caller's environment overrides it.
-    return {**service_environment(work, port, OWNER), "DBCONNECTOR_LOG_LEVEL": LOG_LEVEL}
+    return {
+        **service_environment(work, port, OWNER),
+        **job_bench.JOB_SETTINGS,
+        "DBCONNECTOR_LOG_LEVEL": LOG_LEVEL,
+    }
 
 
 def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace) -> dict[str, Any]:
@@ -464,6 +541,18 @@ def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace
     if "stream_1m" in options.scenario and postgres is not None:
         print(f"{'postgresql':10} stream_1m", flush=True)
         results.setdefault("postgresql", {})["stream_1m"] = bench.stream(postgres)
+    # The cancels run on every target, the others on PostgreSQL's (the million-row table's);
+    # job_submit last, as it leaves the most jobs behind.
+    for scenario, method, on in (
+        ("job_spool_1m", bench.job_spool, [postgres]),
+        ("job_page", bench.job_page, [postgres]),
+        ("job_cancel", bench.job_cancel, targets),
+        ("job_submit", bench.job_submit, [postgres]),
+    ):
+        for target in on:
+            if scenario in options.scenario and target is not None:
+                print(f"{target.name:10} {scenario}", flush=True)
+                results.setdefault(target.name, {})[scenario] = method(target)
     return results
 
 
@@ -476,6 +565,10 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     for backend, scenarios in results.items():
         for scenario, by_concurrency in scenarios.items():
+            if scenario in job_bench.SCENARIOS:
+                for what, ok, value in job_bench.checks(backend, scenario, by_concurrency):
+                    check(what, ok, value)
+                continue
             if scenario == "stream_1m":
                 check(
                     f"{backend} stream_1m >= 150k rows/s",
@@ -545,6 +638,9 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
     ]
     for backend, scenarios in results.items():
         for scenario, by_concurrency in scenarios.items():
+            if scenario in job_bench.SCENARIOS:
+                lines += job_bench.lines(backend, scenario, by_concurrency)
+                continue
             if scenario == "stream_1m":
                 s = by_concurrency
                 lines.append(
@@ -629,16 +725,22 @@ def options_from(argv: list[str] | None) -> argparse.Namespace:
         choices=["sqlite", "postgresql", "mysql"],
     )
     parser.add_argument("--scenario", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
+    parser.add_argument(
+        "--cancel-samples",
+        type=int,
+        help=f"job_cancel's cancels per database ({job_bench.CANCEL_SAMPLES}; --quick 5)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
     options = parser.parse_args(argv)
     # --quick changes the defaults only: `--quick --runs 3` is three 3 s runs.
     defaults = (
-        {"duration": 3.0, "runs": 1, "warmup": 1.0}
+        {"duration": 3.0, "runs": 1, "warmup": 1.0, "cancel_samples": 5}
         if options.quick
         else {
             "duration": 10.0,
             "runs": 3,
             "warmup": 2.0,
+            "cancel_samples": job_bench.CANCEL_SAMPLES,
         }
     )
     for name, value in defaults.items():

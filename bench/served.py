@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -135,13 +136,56 @@ def serve_service(work: Path, owner: tuple[str, str], **settings: str) -> Server
     return Server("service", command, env, port, work / "service.log")
 
 
-def post_json(server: Server, path: str, body: Any, token: str = "") -> Any:
-    """POST a JSON body, return the JSON answer (an HTTP error raises)."""
+def fetch_json(server: Server, method: str, path: str, body: Any = None, token: str = "") -> Any:
+    """One call, its JSON answer (None for an empty body); an HTTP error raises."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(
-        server.url(path), data=json.dumps(body).encode(), method="POST", headers=headers
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server.url(path), data=data, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read() or b"null")
+
+
+def post_json(server: Server, path: str, body: Any, token: str = "") -> Any:
+    """POST a JSON body, return the JSON answer (an HTTP error raises)."""
+    return fetch_json(server, "POST", path, body, token)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class PeakRss:
+    """While entered, every process's RSS sampled every 20 ms; growth_mb is then the largest rise
+    of any one of them above what it held on entry."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.before = {pid: rss_kb(pid) for pid in pids}
+        self.peak = dict(self.before)
+        self._sampling = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while self._sampling.is_set():
+            for pid in self.pids:
+                with contextlib.suppress(OSError):
+                    self.peak[pid] = max(self.peak[pid], rss_kb(pid))
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakRss:
+        self._sampling.set()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._sampling.clear()
+        self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return max((self.peak[pid] - self.before[pid] for pid in self.pids), default=0) / 1024

@@ -1,6 +1,7 @@
 -- wrk script for DBConnector's benchmark: one script, the scenario named by its first argument.
 -- wrk -s scenario.lua URL -- MODE AUTH CONNTOKEN TABLE ROWS PAIRS_FILE
---   MODE: select_pk | select_page | insert_one | refresh | get
+--   MODE: select_pk | select_page | select_1000 | insert_one | refresh | job_page | get
+--   (job_page: GET URL?offset=&limit=1000, URL being a finished job's /results/0)
 -- Counts as errors every non-2xx answer, every empty body and every body that is an {"error": ...}
 -- (the flood answer is HTTP 200 {"error": "No Data"}), and prints one BENCH_JSON line for
 -- bench/wrk.py to parse.
@@ -42,13 +43,24 @@ local function post(body, bearer)
   return wrk.format("POST", nil, headers, body)
 end
 
+-- A sorted page of `size` rows, page P at random.
+local function page_body(size)
+  return string.format('{"token":"%s","table":"%s","sort":["id"],"limit":%d,"page":%d}',
+    conntoken, tbl, size, math.random(0, math.floor(rows / size) - 1))
+end
+
 function request()
   if mode == "select_pk" then
     return post(string.format('{"token":"%s","table":"%s","filter":[{"id":%d}]}',
       conntoken, tbl, math.random(rows)), auth)
   elseif mode == "select_page" then
-    return post(string.format('{"token":"%s","table":"%s","sort":["id"],"limit":100,"page":%d}',
-      conntoken, tbl, math.random(0, math.floor(rows / 100) - 1)), auth)
+    return post(page_body(100), auth)
+  elseif mode == "select_1000" then
+    return post(page_body(1000), auth)
+  elseif mode == "job_page" then
+    -- The same 1,000 rows select_1000 reads as page P, from the job's stored result.
+    return wrk.format("GET", string.format("%s?offset=%d&limit=1000", wrk.path,
+      1000 * math.random(0, math.floor(rows / 1000) - 1)), { ["Authorization"] = "Bearer " .. auth })
   elseif mode == "insert_one" then
     local n = math.random(1000000)
     return post(string.format('{"token":"%s","table":"%s","fields":["name","score"],"values":[["bench %d",%d]]}',

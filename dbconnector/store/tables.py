@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -114,14 +115,13 @@ jobs = Table(
         Integer,
         ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     Column("kind", String(10), nullable=False),
     Column("driver", String(20), nullable=False),
     Column("connection_id", Integer, nullable=False),
     Column("connection_name", String(NAME_MAX), nullable=False),
     Column("body", Text, nullable=False),
-    Column("status", String(10), nullable=False, index=True),
+    Column("status", String(10), nullable=False),
     Column("timeout", Integer, nullable=False),
     Column("retain", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
@@ -135,6 +135,10 @@ jobs = Table(
     # JSON: per result set its columns and row count, and /exec's output values.
     Column("summary", Text, nullable=True),
     Column("rows", BigInteger, nullable=False, default=0),
+    # A submit's per-user active count and a worker's claim read only the rows they need
+    # (migration 0004).
+    Index("ix_jobs_user_status", "user_id", "status"),
+    Index("ix_jobs_status_created", "status", "created_at", "id"),
 )
 
 # A job's rows, 1,000 a page: newline-separated JSON objects (the synchronous endpoints' own

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from dbconnector.api.body import loads
-from dbconnector.execution.results import dumps
+from dbconnector.execution.results import dumps, encode_lines
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,22 @@ def test_decimals_parse_exactly_and_nan_is_refused():
     assert loads('{"a": 12345678901234567.89}') == {"a": Decimal("12345678901234567.89")}
     with pytest.raises(ValueError):
         loads('{"a": NaN}')
+
+
+def test_encode_lines_gives_each_row_exactly_as_dumps_writes_it():
+    columns = ["id", "text", "doc", "amount"]
+    rows = [
+        (1, "a,\n,b", [{"id": 1}, {"id": 2}], Decimal("1.50")),  # the break's own bytes, escaped
+        (2, '},{"id":', {"k": "v\n"}, None),
+        (3, "", None, Decimal("-0.000001")),
+    ]
+    lines = encode_lines(columns, rows)
+    assert lines == [dumps(dict(zip(columns, row, strict=True))) for row in rows]
+    assert all(b"\n" not in line for line in lines)
+    assert loads(lines[0]) == {
+        "id": 1,
+        "text": "a,\n,b",
+        "doc": [{"id": 1}, {"id": 2}],
+        "amount": Decimal("1.50"),
+    }
+    assert encode_lines(columns, []) == []

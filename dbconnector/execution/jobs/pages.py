@@ -25,7 +25,7 @@ from ...errors import BadRequest
 from ...store import jobs as job_store
 from ...store.secrets import SecretBox
 from ...telemetry.metrics import JOB_ROWS_SPOOLED
-from ..results import dumps
+from ..results import dumps, encode_lines
 
 PAGE_ROWS = FETCH_ROWS
 PAGE_LIMIT_MAX = 10_000
@@ -104,15 +104,15 @@ class PageSpool:
     def rows(self, rows: list[tuple] | Any) -> None:
         if self.cancelled():
             raise Cancelled()
-        names = self._names
+        lines = encode_lines(self._names, rows)
+        self.bytes += sum(map(len, lines)) + len(lines)
         for row in rows:
-            line = dumps(dict(zip(names, row, strict=False)))
-            self.bytes += len(line) + 1
-            self._lines.append(line)
-            if None in self._formats:
-                self._learn(row)
-            if len(self._lines) >= PAGE_ROWS:
-                self._flush()
+            if None not in self._formats:
+                break
+            self._learn(row)
+        self._lines.extend(lines)
+        while len(self._lines) >= PAGE_ROWS:
+            self._flush()
         self.row_count += len(rows)
         self._set_rows += len(rows)
         if self.row_count > self.max_rows:
@@ -136,20 +136,15 @@ class PageSpool:
                 self._formats[index] = value_format(value)
 
     def _flush(self) -> None:
-        if not self._lines:
+        """Store the first PAGE_ROWS lines held (all of them at a result set's end) as a page."""
+        page, self._lines = self._lines[:PAGE_ROWS], self._lines[PAGE_ROWS:]
+        if not page:
             return
-        payload = self.box.seal_bytes(zlib.compress(b"\n".join(self._lines), 1))
+        payload = self.box.seal_bytes(zlib.compress(b"\n".join(page), 1))
         job_store.add_page(
-            self.engine,
-            self.job_id,
-            self.owner,
-            len(self.sets),
-            self._page,
-            len(self._lines),
-            payload,
+            self.engine, self.job_id, self.owner, len(self.sets), self._page, len(page), payload
         )
         self._page += 1
-        self._lines = []
 
 
 def _lines(engine: Engine, box: SecretBox, job_id: str, index: int, first: int, last: int):  # type: ignore[no-untyped-def]

@@ -179,6 +179,16 @@ def finish(
         return ended
 
 
+def progress(engine: Engine, job_id: str, owner: str, summary: str, rows: int) -> None:
+    """A running job's summary so far (a transfer's rows read and written)."""
+    with write(engine) as conn:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == RUNNING)
+            .values(summary=summary, rows=rows)
+        )
+
+
 def discard(engine: Engine, job_id: str, now: dt.datetime) -> None:
     """DELETE: its pages go now and an ended job reads as expired (a running one ends cancelled,
     its pages dropped, once its process sees the cancel)."""

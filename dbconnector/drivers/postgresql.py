@@ -7,7 +7,7 @@ A connection string's `schema` becomes the search_path the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Insert, text
@@ -193,6 +193,41 @@ class PostgreSQLDriver(Driver):
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+        finally:
+            cursor.close()
+
+    # --- PostgreSQL to PostgreSQL: COPY out piped into COPY in ------------------------------
+
+    def describe(
+        self, conn: Connection, sql: str, params: Any
+    ) -> tuple[list[str], list[ColumnKind | None]]:
+        """A statement's column names and kinds, planned (DECLAREd) but not run."""
+        cursor = conn.connection.dbapi_connection.cursor(name="dbc_describe")  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params or None)
+            return [column.name for column in cursor.description or ()], self.column_kinds(cursor)
+        finally:
+            cursor.close()
+
+    def copy_out(self, conn: Connection, sql: str, params: Any) -> Iterator[Any]:
+        """The statement's rows in COPY's text format, one row a chunk (libpq's
+        PQgetCopyData hands them over a row at a time)."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY ({sql}) TO STDOUT", params or None) as copy:
+                yield from copy
+        finally:
+            cursor.close()
+
+    def copy_in(
+        self, conn: Connection, table: str, columns: Sequence[str], chunks: Iterable[Any]
+    ) -> None:
+        names = ", ".join(conn.dialect.identifier_preparer.quote_identifier(c) for c in columns)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for chunk in chunks:
+                    copy.write(chunk)
         finally:
             cursor.close()
 

@@ -260,7 +260,11 @@ def test_a_failure_in_batch_3_leaves_the_target_unchanged(sides, mode):
         body = transfer_body(source.token, target.token, dst, mode, batch=10, table=src)
     job = transfers.wait_for(source.env, transfers.submit(source.env, body))
     assert job["status"] == "failed", job
-    assert job["progress"]["rowsWritten"] == 20, job
+    if source.name == target.name == "postgresql":
+        # COPY piped into COPY: rows are counted as they stream, not in batches.
+        assert 20 <= job["progress"]["rowsWritten"] <= 30, job
+    else:
+        assert job["progress"]["rowsWritten"] == 20, job
     assert job["rows"] == 0
     _unchanged(target, mode, dst, columns)
 

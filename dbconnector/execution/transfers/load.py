@@ -82,6 +82,11 @@ class Load:
         rows = adapt_rows(self.target.driver.write_adapters, rows)
         self.target.driver.bulk_insert(self.conn, self.into, self.columns, rows)
 
+    def pipe(self, chunks: Any) -> None:
+        """Rows already in the target's COPY text format (PostgreSQL to PostgreSQL)."""
+        driver: Any = self.target.driver
+        driver.copy_in(self.conn, self.into, self.columns, chunks)
+
     def commit(self) -> None:
         if self.mode == "replace" and self.dialect == "postgresql":
             self.conn.exec_driver_sql(f"DROP TABLE {self.table}")

@@ -50,3 +50,13 @@ def reading(conn: Connection, source: Target, body: dict[str, Any], batch: int) 
         yield Reader(result, source, batch)
     finally:
         result.close()
+
+
+def source_sql(conn: Connection, source: Target, body: dict[str, Any]) -> tuple[str, Any]:
+    """The source statement as SQL text and its bound values, for COPY (...) TO STDOUT: caller
+    SQL as it is (without a closing semicolon), a table source compiled by the dialect."""
+    if body.get("statement"):
+        return plan.query(body).strip().rstrip(";").rstrip(), None
+    where = source_place(source)
+    compiled = plan.select(where, body).statement(where).compile(dialect=conn.dialect)
+    return str(compiled), compiled.params

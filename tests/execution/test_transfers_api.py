@@ -202,3 +202,16 @@ def test_a_transfer_queued_while_the_service_is_stopped_runs_after_it_starts(
     job = transfers.wait_for(restarted.env, job_id)
     assert (job["status"], job["progress"]["rowsWritten"]) == ("succeeded", 8)
     assert len(_people(out_file)) == 8
+
+
+def test_a_table_copied_within_one_sqlite_file(jobs, demo_target):
+    """Source and target on the same connection (the README's example): the read finishes with
+    the batch it is in, so the write is never blocked by it."""
+    body = transfer_body(jobs.token, jobs.token, "people_copy", "create", table="testTable")
+    job_id = transfers.submit(jobs.env, body)
+    assert jobs.run_all() == ["succeeded"], transfers.status(jobs.env, job_id)
+    with sqlite3.connect(demo_target) as db:
+        copied = db.execute("SELECT * FROM people_copy ORDER BY ID").fetchall()
+        assert copied == db.execute("SELECT * FROM testTable ORDER BY ID").fetchall()
+        declared = [row[2] for row in db.execute("PRAGMA table_info(people_copy)")]
+    assert declared == ["INTEGER", "TEXT", "TEXT", "TEXT", "INTEGER"]

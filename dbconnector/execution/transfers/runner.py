@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
@@ -52,15 +52,23 @@ def transfer(
     reporter = _Reporter(ctx, job.id, progress)
     mode, batch = body["target"]["mode"], int(body["batchSize"])
     lock = ctx.pools.write_lock(target) if target.driver.queues_writes else nullcontext()
-    with (
-        _connected(ctx, source, running, resets=True) as (_, source_conn),
-        lock,
-        _connected(ctx, target, running.partner) as (engine, target_conn),
-    ):
+    # Within one SQLite file a second connection's open read would block the commit: the rows are
+    # read through the writing connection instead, inside its transaction.
+    shared = target.driver.queues_writes and source.connection_id == target.connection_id
+    with ExitStack() as stack:
+        if not shared:
+            _, source_conn = stack.enter_context(_connected(ctx, source, running, resets=True))
+        stack.enter_context(lock)
+        engine, target_conn = stack.enter_context(
+            _connected(ctx, target, running.partner, resets=shared)
+        )
+        if shared:
+            source_conn = target_conn
         load = Load(engine, target_conn, target, sides.table, mode, job.id)
         try:
             with _side(source_conn, source):
-                source_conn.begin()
+                if not shared:
+                    source_conn.begin()
                 if source.driver.name == target.driver.name == "postgresql":
                     _pipe(source_conn, source, body["source"], load, running, reporter)
                 else:

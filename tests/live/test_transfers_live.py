@@ -5,6 +5,7 @@ was (append: no new rows; create: no table; replace: the old rows)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from dbconnector.drivers.transfer_values import TO_MYSQL, TO_SQLITE, adapt_rows
+from tests.live.test_jobs_live import _running
 from tests.support import transfers
 from tests.support.app import Env
 from tests.support.backends import Backend, MySQLBackend, PostgresBackend, SQLiteBackend
@@ -273,20 +275,30 @@ _DIGITS = "(" + " UNION ALL ".join(f"SELECT {d} AS d" for d in range(10)) + ")"
 MANY = 1_000_000
 
 
-def _many_rows(name: str) -> str:
+def _many_rows(name: str, marker: str) -> str:
     """A statement of a million rows, produced as they are read (MariaDB stops recursive CTEs at
-    1,000 rows: six digit tables instead)."""
+    1,000 rows: six digit tables instead); `marker` finds it among the server's statements."""
     if name == "postgresql":
-        return f"SELECT g AS id, 'x' AS txt FROM generate_series(1, {MANY}) AS g"
+        return f"SELECT g AS id, '{marker}' AS txt FROM generate_series(1, {MANY}) AS g"
     if name == "sqlite":
         return (
             f"WITH RECURSIVE c(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM c WHERE id < {MANY}) "
-            "SELECT id, 'x' AS txt FROM c"
+            f"SELECT id, '{marker}' AS txt FROM c"
         )
     tables = "abcefg"
     number = " + ".join(f"{t}.d * {10**i}" for i, t in enumerate(reversed(tables)))
     joined = ", ".join(f"{_DIGITS} {t}" for t in tables)
-    return f"SELECT {number} + 1 AS id, 'x' AS txt FROM {joined}"
+    return f"SELECT {number} + 1 AS id, '{marker}' AS txt FROM {joined}"
+
+
+def _stopped(db: Backend, marker: str) -> bool:
+    """The server runs no statement holding `marker` any more (polled: a cancel takes a moment)."""
+    deadline = time.monotonic() + 10
+    while _running(db, marker):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.mark.parametrize("sides", PAIRS, indirect=True)
@@ -296,8 +308,9 @@ def test_a_cancel_half_way_leaves_the_target_unchanged(sides, mode):
     dst = target.table("cancelled")
     columns = ["id", "txt"]
     _prepare_target(target, mode, dst, columns, "BIGINT PRIMARY KEY; VARCHAR(20)")
+    marker = f"m{source.suffix}"
     body = transfer_body(
-        source.token, target.token, dst, mode, batch=500, statement=_many_rows(source.name)
+        source.token, target.token, dst, mode, batch=500, statement=_many_rows(source.name, marker)
     )
     env = source.env
     job_id = transfers.submit(env, body)
@@ -308,3 +321,5 @@ def test_a_cancel_half_way_leaves_the_target_unchanged(sides, mode):
     job = transfers.wait_for(env, job_id, "cancelled")
     assert job["progress"]["rowsWritten"] < MANY
     _unchanged(target, mode, dst, columns)
+    # The read was stopped at the database, not left running to its end.
+    assert _stopped(source.db, marker)

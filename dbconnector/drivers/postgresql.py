@@ -214,7 +214,7 @@ class PostgreSQLDriver(Driver):
         PQgetCopyData hands them over a row at a time)."""
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            with cursor.copy(f"COPY ({sql}) TO STDOUT", params or None) as copy:
+            with cursor.copy(f"COPY ({sql}\n) TO STDOUT", params or None) as copy:
                 yield from copy
         finally:
             cursor.close()

@@ -323,3 +323,21 @@ def test_a_cancel_half_way_leaves_the_target_unchanged(sides, mode):
     _unchanged(target, mode, dst, columns)
     # The read was stopped at the database, not left running to its end.
     assert _stopped(source.db, marker)
+
+
+@pytest.mark.parametrize("sides", PAIRS, indirect=True)
+def test_a_statement_source_with_a_closing_comment_and_semicolon(sides):
+    """Caller SQL as /query takes it: PostgreSQL's COPY (...) wraps it, so a line comment at its
+    end must not swallow the closing parenthesis."""
+    source, target = sides
+    src, dst = source.table("plain"), target.table("copied")
+    columns = ["id", "txt"]
+    source.create(src, columns, "INTEGER; VARCHAR(20)")
+    source.insert(src, columns, [(1, "a"), (2, "b")])
+    target.create(dst, columns, "INTEGER PRIMARY KEY; VARCHAR(20)")
+    names = ", ".join(source.q(c) for c in columns)
+    statement = f"SELECT {names} FROM {source.q(src)} -- every row\n;"
+    body = transfer_body(source.token, target.token, dst, statement=statement)
+    job = transfers.wait_for(source.env, transfers.submit(source.env, body))
+    assert job["status"] == "succeeded", job
+    assert target.rows(dst, columns) == [(1, "a"), (2, "b")]

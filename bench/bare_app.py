@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -106,7 +105,9 @@ def stream(name: str) -> Response:
 # transaction on a SQLite database built as the service's metadata database is (same engine
 # settings: WAL, synchronous=NORMAL, the same WriteLock), spend the refresh token's row with a
 # compare-and-set, read the user, record the new refresh token; then sign the new pair.
-KEY = secrets.token_bytes(32)
+# From the secret the environment gives every worker: a key drawn per worker refused the other
+# worker's tokens, and the pairs lost that way turned most of the run into fast errors.
+KEY = hashlib.sha256(settings.secret_key.encode()).digest()
 REQUIRED = ["exp", "iat", "sub", "jti", "type"]
 TOKENS = make_engine(f"sqlite:///{(settings.data_dir / 'bare_refresh.db').resolve()}")
 with write(TOKENS) as setup:

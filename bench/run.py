@@ -551,6 +551,13 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     service["errors"],
                 )
                 if scenario == "refresh":
+                    # A reference answering errors is fast and wrong: its ratio means nothing.
+                    reference_errors = outcome["bare_flask_refresh"]["errors"]
+                    check(
+                        f"refresh c={concurrency} bare_flask /refresh zero errors",
+                        reference_errors == 0,
+                        reference_errors,
+                    )
                     floor = REFRESH_VS_BARE[concurrency]
                     check(
                         f"refresh c={concurrency} >= {floor} x bare_flask /refresh",

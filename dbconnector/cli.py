@@ -1,5 +1,5 @@
 """The `dbconnector` command: db upgrade, users create/list/set-password, connections check,
-keys status/rotate, demo, serve."""
+keys status/rotate, demo, serve, worker."""
 
 from __future__ import annotations
 
@@ -281,6 +281,19 @@ def serve(migrate: bool) -> None:
         "wsgi:app",
     ]
     os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty")
+def worker(burst: bool) -> None:
+    """Run one dedicated job worker process on DBCONNECTOR_JOB_BROKER_URL (RQ on Redis), with
+    serve's settings (metadata database URL, secret key); run as many as needed, on any machine.
+    """
+    from .execution.jobs.dedicated import main as work
+
+    if not _settings().job_broker_url:  # a configuration error reads as one line
+        raise click.ClickException("dbconnector worker needs DBCONNECTOR_JOB_BROKER_URL (redis://)")
+    work(burst)
 
 
 if __name__ == "__main__":

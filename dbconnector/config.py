@@ -78,6 +78,9 @@ class Settings:
     job_max_rows: int = 10_000_000
     job_max_active: int = 10
     job_lease_seconds: int = 30
+    # Scale-out: jobs go on this Redis (RQ) to `dbconnector worker` processes (execution/jobs/).
+    job_broker_url: str = ""
+    job_queue: str = "dbconnector-jobs"
 
     def __repr__(self) -> str:  # never print the secret key or the owner password
         shown = {
@@ -187,6 +190,8 @@ class Settings:
             job_lease_seconds=reader.int(
                 "DBCONNECTOR_JOB_LEASE_SECONDS", cls.job_lease_seconds, 2, 3600
             ),
+            job_broker_url=reader.str("DBCONNECTOR_JOB_BROKER_URL", cls.job_broker_url),
+            job_queue=reader.str("DBCONNECTOR_JOB_QUEUE", cls.job_queue),
             log_level=reader.str("DBCONNECTOR_LOG_LEVEL", "INFO").upper(),
             log_format=reader.str("DBCONNECTOR_LOG_FORMAT", cls.log_format).lower(),
         )
@@ -227,6 +232,14 @@ class Settings:
             raise ConfigError(
                 "DBCONNECTOR_JOB_TIMEOUT and DBCONNECTOR_JOB_RETAIN may not exceed their _MAX_ caps"
             )
+        if self.job_broker_url and not self.job_broker_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError(
+                "DBCONNECTOR_JOB_BROKER_URL must be a redis://, rediss:// or unix:// URL"
+            )
+        if not self.job_queue or len(self.job_queue) > 100:
+            raise ConfigError("DBCONNECTOR_JOB_QUEUE must be a name of 1 to 100 characters")
         settings = self
         if not settings.database_url:
             url = f"sqlite:///{(settings.data_dir / 'dbconnector.db').resolve()}"

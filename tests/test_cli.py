@@ -136,3 +136,9 @@ def test_owner_from_the_environment_is_created_once(cli_env, monkeypatch):
     owner = Caller(app.test_client()).login("root@city.gov", "Owner-Password-9")
     assert owner.get("/v1/users/root@city.gov").get_json()[0]["Role"] == 4096
     app.extensions["dbconnector"].engine.dispose()
+
+
+def test_worker_needs_a_broker_url(cli_env):
+    run, _ = cli_env
+    result = run("worker", "--burst", ok=False)
+    assert "dbconnector worker needs DBCONNECTOR_JOB_BROKER_URL (redis://)" in result.output

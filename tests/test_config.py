@@ -61,6 +61,8 @@ def test_production_requires_a_secret(tmp_path):
         ("DBCONNECTOR_JOB_WORKERS", "-1", "DBCONNECTOR_JOB_WORKERS must be between 0 and 64"),
         ("DBCONNECTOR_JOB_TIMEOUT", "90000", "may not exceed their _MAX_ caps"),
         ("DBCONNECTOR_JOB_LEASE_SECONDS", "1", "DBCONNECTOR_JOB_LEASE_SECONDS"),
+        ("DBCONNECTOR_JOB_BROKER_URL", "amqp://mq", "DBCONNECTOR_JOB_BROKER_URL must be a redis"),
+        ("DBCONNECTOR_JOB_QUEUE", "q" * 101, "DBCONNECTOR_JOB_QUEUE must be a name"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path, name, value, message):

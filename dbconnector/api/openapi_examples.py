@@ -35,6 +35,10 @@ _EXECUTION = (
     '{"error": "connToken not found"}, {"error": "This connection is disabled"}, or the '
     "database's own words for a statement it refused; 503 when the target cannot be reached"
 )
+_JOB_SUBMIT = _EXECUTION + (
+    '; with DBCONNECTOR_JOB_BROKER_URL, 503 {"error": "The job queue is unreachable: try again '
+    'later"} (nothing is stored)'
+)
 ERRORS = {
     "auth.login": '401 {"error": "Invalid username or password"} (an unknown user and a wrong '
     "password alike); 403 {} for a disabled user or a call from outside its IP allowlist",
@@ -47,13 +51,13 @@ ERRORS = {
     '{"error": "Not Found"} for an unknown name or user, '
     '{"error": "A connection with that name already exists."}',
     "execution": _EXECUTION,
-    "jobs.submit_select": _EXECUTION,
-    "jobs.submit_query": _EXECUTION,
-    "jobs.submit_exec": _EXECUTION,
+    "jobs.submit_select": _JOB_SUBMIT,
+    "jobs.submit_query": _JOB_SUBMIT,
+    "jobs.submit_exec": _JOB_SUBMIT,
     "jobs": _AUTHENTICATED + '; 404 {"error": "Job not found"} for an unknown job or another '
-    'user\'s; 409 {"error", "status"} for results before the job ends or a cancel after it; 410 '
-    "for results that expired or were deleted; 403 {} for results whose submitter was disabled "
-    "or lost the grant",
+    'user\'s; 409 {"error", "status"} for results before the job ends or a cancel after it (or '
+    "while it commits); 410 for results that expired or were deleted; 403 {} for results whose "
+    "submitter was disabled or lost the grant",
 }
 # The original service's own messages, as 400 examples.
 BAD_REQUESTS = {

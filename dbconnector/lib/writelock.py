@@ -9,6 +9,7 @@ the next one is woken as soon as the lock is free. Re-entrant within a thread.
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,25 +21,32 @@ class WriteLock:
         self._thread = threading.RLock()
         self._depth = 0
         self._file: Any = None
+        self._pid = 0
 
     def __enter__(self) -> WriteLock:
         self._thread.acquire()
         self._depth += 1
         if self._depth == 1:
             try:
-                self._file = self.path.open("a")
-                fcntl.flock(self._file, fcntl.LOCK_EX)
+                fcntl.flock(self._handle(), fcntl.LOCK_EX)
             except BaseException:
-                self._release()
+                self._depth -= 1
+                self._thread.release()
                 raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
         self._depth -= 1
-        if self._depth == 0 and self._file is not None:
-            self._file.close()  # closing drops the flock
-            self._file = None
-        self._thread.release()
+        try:
+            if self._depth == 0:
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._thread.release()
+
+    def _handle(self) -> Any:
+        """The lock file, opened once per process rather than per write. A forked child opens
+        its own: an inherited file shares its flock with the parent, so it would exclude no one."""
+        pid = os.getpid()
+        if self._file is None or self._pid != pid:
+            self._file, self._pid = self.path.open("a"), pid
+        return self._file

@@ -77,7 +77,9 @@ def write(engine: Engine, serialize: bool = False) -> Iterator[Connection]:
     with SELECT ... FOR UPDATE.
     """
     lock = getattr(engine, "dbc_write_lock", None) or contextlib.nullcontext()
-    with lock, engine.connect() as conn:
+    # The connection is checked out before the lock and returned after it: the pool's work
+    # (and its reset on return) need not hold up the other writers.
+    with engine.connect() as conn, lock:
         if serialize:
             conn = conn.execution_options(dbc_immediate=True)
         with conn.begin():

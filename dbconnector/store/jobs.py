@@ -2,7 +2,11 @@
 
 Every state change is a compare-and-set UPDATE (`WHERE status = ...`), so two processes sharing
 the metadata database never both claim, finish or cancel one job: whoever's UPDATE matched the
-row won, the other sees a rowcount of 0.
+row won, the other sees a rowcount of 0. Whatever a running job writes (its pages, its end) is
+fenced by its lease owner, so a process that lost its lease can no longer write.
+
+`committing` is internal: a job that passed its last cancel check and is committing its
+transaction. A cancel then answers 409 (the work is being kept); callers see it as `running`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,18 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, EXPIRED = (
 )
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, EXPIRED)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED, EXPIRED)
+COMMITTING = "committing"
+ACTIVE = (RUNNING, COMMITTING)  # held by a process under its lease
 INTERRUPTED = "The job was interrupted: the process running it stopped"
+
+
+class LeaseLost(Exception):
+    """This process no longer holds the job's lease (it was swept as interrupted)."""
+
+
+def public(status: str) -> str:
+    """The status callers see: committing is still running to them."""
+    return RUNNING if status == COMMITTING else status
 
 
 def add(engine: Engine, row: dict[str, Any]) -> None:
@@ -46,7 +61,7 @@ def listing(
     if user_id is not None:
         query = query.where(jobs.c.user_id == user_id)
     if status:
-        query = query.where(jobs.c.status == status)
+        query = query.where(jobs.c.status.in_(ACTIVE if status == RUNNING else (status,)))
     query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
     return conn.execute(query.offset(page * limit).limit(limit)).all()
 
@@ -55,14 +70,17 @@ def active_count(conn: Connection, user_id: int) -> int:
     return conn.execute(
         select(func.count())
         .select_from(jobs)
-        .where(jobs.c.user_id == user_id, jobs.c.status.in_((QUEUED, RUNNING)))
+        .where(jobs.c.user_id == user_id, jobs.c.status.in_((QUEUED, *ACTIVE)))
     ).scalar_one()
 
 
 def counts(conn: Connection) -> dict[str, int]:
     """Jobs by status, for /admin/metrics."""
     rows = conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status)).all()
-    return {status: int(number) for status, number in rows}
+    by_status: dict[str, int] = {}
+    for status, number in rows:
+        by_status[public(status)] = by_status.get(public(status), 0) + int(number)
+    return by_status
 
 
 def claim(engine: Engine, owner: str, now: dt.datetime, lease_until: dt.datetime) -> Any:
@@ -79,20 +97,46 @@ def claim(engine: Engine, owner: str, now: dt.datetime, lease_until: dt.datetime
             .all()
         )
     for job_id in candidates:
-        with write(engine) as conn:
-            won = conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.status == QUEUED)
-                .values(
-                    status=RUNNING,
-                    started_at=now,
-                    lease_owner=owner,
-                    lease_expires_at=lease_until,
-                )
-            ).rowcount
-            if won == 1:
-                return get(conn, job_id)
+        job = claim_one(engine, job_id, owner, now, lease_until)
+        if job is not None:
+            return job
     return None
+
+
+def claim_one(
+    engine: Engine, job_id: str, owner: str, now: dt.datetime, lease_until: dt.datetime
+) -> Any:
+    """This job, now running under `owner`'s lease; None unless it was still queued."""
+    with write(engine) as conn:
+        won = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == QUEUED)
+            .values(
+                status=RUNNING,
+                started_at=now,
+                lease_owner=owner,
+                lease_expires_at=lease_until,
+            )
+        ).rowcount
+        return get(conn, job_id) if won == 1 else None
+
+
+def queued_before(conn: Connection, moment: dt.datetime, limit: int = 500) -> list[str]:
+    """Jobs still queued that were submitted before `moment`, oldest first."""
+    return list(
+        conn.execute(
+            select(jobs.c.id)
+            .where(jobs.c.status == QUEUED, jobs.c.created_at < moment)
+            .order_by(jobs.c.created_at, jobs.c.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def remove(engine: Engine, job_id: str) -> None:
+    """Take back a job whose submit could not be completed (it never ran)."""
+    with write(engine) as conn:
+        conn.execute(delete(jobs).where(jobs.c.id == job_id, jobs.c.status == QUEUED))
 
 
 def renew(engine: Engine, owner: str, job_ids: Sequence[str], lease_until: dt.datetime) -> None:
@@ -101,19 +145,22 @@ def renew(engine: Engine, owner: str, job_ids: Sequence[str], lease_until: dt.da
     with write(engine) as conn:
         conn.execute(
             update(jobs)
-            .where(jobs.c.id.in_(job_ids), jobs.c.lease_owner == owner, jobs.c.status == RUNNING)
+            .where(jobs.c.id.in_(job_ids), jobs.c.lease_owner == owner, jobs.c.status.in_(ACTIVE))
             .values(lease_expires_at=lease_until)
         )
 
 
 def cancel_requested(engine: Engine, job_ids: Sequence[str]) -> list[str]:
-    """Of these running jobs, the ones whose cancel was asked for (by any instance)."""
+    """Of these running jobs, the ones whose cancel was asked for (by any instance); never a
+    committing one, whose commit a cancel at the database could break."""
     if not job_ids:
         return []
     with read(engine) as conn:
         return list(
             conn.execute(
-                select(jobs.c.id).where(jobs.c.id.in_(job_ids), jobs.c.cancel_requested)
+                select(jobs.c.id).where(
+                    jobs.c.id.in_(job_ids), jobs.c.status == RUNNING, jobs.c.cancel_requested
+                )
             ).scalars()
         )
 
@@ -140,6 +187,25 @@ def request_cancel(engine: Engine, job_id: str, now: dt.datetime) -> str | None:
         return row.status if row is not None else None
 
 
+def begin_commit(engine: Engine, job_id: str, owner: str) -> bool:
+    """The last cancel check, as one compare-and-set: the job holds its lease and no cancel was
+    asked for, and from now on none is taken (409), so what is reported is what happened."""
+    with write(engine) as conn:
+        return (
+            conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.lease_owner == owner,
+                    jobs.c.status == RUNNING,
+                    ~jobs.c.cancel_requested,
+                )
+                .values(status=COMMITTING)
+            ).rowcount
+            == 1
+        )
+
+
 def finish(
     engine: Engine,
     job_id: str,
@@ -148,35 +214,32 @@ def finish(
     now: dt.datetime,
     **values: Any,
 ) -> str:
-    """End a running job this owner holds. A succeeded job whose cancel was asked for in the
-    meantime ends cancelled (its pages go), so a 200 {"status": "cancelled"} always holds.
-    Returns the status it ended with (another one when this owner's lease was lost)."""
+    """End a job this owner holds. A running job whose cancel was asked for ends cancelled; a
+    committing one whose results were DELETEd ends expired (it committed); either way its pages
+    go. Returns the status it ended with (another one when this owner's lease was lost)."""
     with write(engine) as conn:
-        base = and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == RUNNING)
-        ended = status
+        base = and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status.in_(ACTIVE))
         done = conn.execute(
             update(jobs)
             .where(base, or_(status != SUCCEEDED, ~jobs.c.cancel_requested))
             .values(status=status, completed_at=now, lease_owner=None, **values)
         ).rowcount
-        if not done:
-            cancelled = conn.execute(
+        if done:
+            return status
+        for was, ended, expires in (
+            (RUNNING, CANCELLED, values.get("expires_at")),
+            (COMMITTING, EXPIRED, now),
+        ):
+            changed = conn.execute(
                 update(jobs)
-                .where(base)
-                .values(
-                    status=CANCELLED,
-                    completed_at=now,
-                    lease_owner=None,
-                    expires_at=values.get("expires_at"),
-                )
+                .where(base, jobs.c.status == was)
+                .values(status=ended, completed_at=now, lease_owner=None, expires_at=expires)
             ).rowcount
-            if cancelled:
-                ended = CANCELLED
+            if changed:
                 conn.execute(delete(job_pages).where(job_pages.c.job_id == job_id))
-            else:  # the lease was lost (swept as interrupted): the row says how it ended
-                row = get(conn, job_id)
-                ended = row.status if row is not None else EXPIRED
-        return ended
+                return ended
+        row = get(conn, job_id)  # the lease was lost (swept as interrupted): the row says how
+        return row.status if row is not None else EXPIRED
 
 
 def progress(engine: Engine, job_id: str, owner: str, summary: str, rows: int) -> None:
@@ -191,9 +254,14 @@ def progress(engine: Engine, job_id: str, owner: str, summary: str, rows: int) -
 
 def discard(engine: Engine, job_id: str, now: dt.datetime) -> None:
     """DELETE: its pages go now and an ended job reads as expired (a running one ends cancelled,
-    its pages dropped, once its process sees the cancel)."""
+    a committing one expired, its pages dropped, once its process ends it)."""
     with write(engine) as conn:
         conn.execute(delete(job_pages).where(job_pages.c.job_id == job_id))
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == COMMITTING)
+            .values(cancel_requested=True)
+        )
         conn.execute(
             update(jobs)
             .where(jobs.c.id == job_id, jobs.c.status.in_((SUCCEEDED, FAILED, CANCELLED)))
@@ -210,7 +278,7 @@ def sweep(engine: Engine, now: dt.datetime) -> tuple[int, int]:
     with read(engine) as conn:
         dead = conn.execute(
             select(jobs.c.id, jobs.c.retain).where(
-                jobs.c.status == RUNNING, jobs.c.lease_expires_at < now
+                jobs.c.status.in_(ACTIVE), jobs.c.lease_expires_at < now
             )
         ).all()
         stale = (
@@ -227,7 +295,11 @@ def sweep(engine: Engine, now: dt.datetime) -> tuple[int, int]:
         for job_id, retain in dead:
             interrupted += conn.execute(
                 update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.status == RUNNING, jobs.c.lease_expires_at < now)
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.status.in_(ACTIVE),
+                    jobs.c.lease_expires_at < now,
+                )
                 .values(
                     status=FAILED,
                     error=INTERRUPTED,
@@ -250,8 +322,19 @@ def sweep(engine: Engine, now: dt.datetime) -> tuple[int, int]:
 # --- result pages ------------------------------------------------------------------------------
 
 
-def add_page(engine: Engine, job_id: str, result_set: int, page: int, rows: int, payload: bytes):  # type: ignore[no-untyped-def]
+def add_page(
+    engine: Engine, job_id: str, owner: str, result_set: int, page: int, rows: int, payload: bytes
+) -> None:
+    """Store a page of a job `owner` still holds (the row is touched first, so a concurrent sweep
+    waits for this write or makes it fail); raises LeaseLost otherwise."""
     with write(engine) as conn:
+        held = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == RUNNING)
+            .values(lease_owner=owner)
+        ).rowcount
+        if not held:
+            raise LeaseLost(job_id)
         conn.execute(
             insert(job_pages),
             {

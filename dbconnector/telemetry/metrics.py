@@ -59,6 +59,11 @@ JOB_RUN_SECONDS = Histogram(
     ["kind", "status"],
     buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400),
 )
+JOB_BROKER_DEPTH = Gauge(
+    "dbc_job_broker_depth",
+    "Job ids waiting on the RQ queue (with DBCONNECTOR_JOB_BROKER_URL)",
+    multiprocess_mode="max",
+)
 JOB_ROWS_SPOOLED = Counter(
     "dbc_job_rows_spooled_total", "Rows written into job result pages (its rate: spool rate)"
 )

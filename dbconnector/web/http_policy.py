@@ -60,10 +60,14 @@ def init_app(app: Flask) -> None:
     def _json_bodies_only() -> Response | None:
         if allowed and request.method == "OPTIONS" and _preflight():
             return _preflight_response(allowed)
-        if request.method in _BODY_METHODS and request.content_type and _has_body():
-            mimetype = request.mimetype
-            if mimetype != "application/json" and not mimetype.endswith("+json"):
-                raise UnsupportedMediaType("Content-Type must be application/json")
+        environ = request.environ
+        if (
+            environ["REQUEST_METHOD"] in _BODY_METHODS
+            and environ.get("CONTENT_TYPE")
+            and _has_body(environ)
+            and not _is_json(request.mimetype)
+        ):
+            raise UnsupportedMediaType("Content-Type must be application/json")
         return None
 
     if allowed:  # no hook at all when CORS is off
@@ -79,8 +83,14 @@ def init_app(app: Flask) -> None:
             return response
 
 
-def _has_body() -> bool:
-    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+def _has_body(environ: dict) -> bool:
+    # Read from the WSGI environ: werkzeug's parsed headers cost more than the check itself.
+    length = environ.get("CONTENT_LENGTH", "")
+    return (length not in ("", "0")) or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "")
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
 
 
 def _preflight() -> bool:

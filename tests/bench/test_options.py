@@ -52,12 +52,22 @@ def test_refresh_is_held_against_bare_refresh_at_both_concurrencies() -> None:
     results = {
         "any": {
             "refresh": {
-                "1": {"service": service, "service_vs_bare_flask_refresh": 0.79},
-                "32": {"service": service, "service_vs_bare_flask_refresh": 0.66},
+                "1": {
+                    "service": service,
+                    "bare_flask_refresh": {**service, "errors": 3},
+                    "service_vs_bare_flask_refresh": 0.79,
+                },
+                "32": {
+                    "service": service,
+                    "bare_flask_refresh": service,
+                    "service_vs_bare_flask_refresh": 0.66,
+                },
             }
         }
     }
     met = {c["target"]: c["met"] for c in run.check_targets(results)}
     assert met["refresh c=1 >= 0.8 x bare_flask /refresh"] is False
     assert met["refresh c=32 >= 0.65 x bare_flask /refresh"] is True
+    assert met["refresh c=1 bare_flask /refresh zero errors"] is False
+    assert met["refresh c=32 bare_flask /refresh zero errors"] is True
     assert not any("refresh c=32 >= 0.8 x bare_flask heartbeat" in t for t in met)

@@ -3,14 +3,19 @@ SQLite target with the specification's testTable, and helpers to submit and wait
 
 from __future__ import annotations
 
+import contextlib
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
+from dbconnector.execution.jobs import dedicated
 from dbconnector.store.seed import build_demo_target
 from tests.support.app import Caller, Env
+from tests.support.live import JOBS_REDIS_URL, require
 
 WAIT_SECONDS = 20.0
 
@@ -43,10 +48,26 @@ class Jobs:
         return response.get_json()
 
     def run_all(self) -> list[str]:
-        """Run every queued job in this thread; their final statuses."""
-        ended = []
-        while (status := self.workers.run_one()) is not None:
-            ended.append(status)
+        """Run every queued job in this thread (through RQ with a broker); their final statuses."""
+        ended: list[str] = []
+        workers = self.workers
+        if workers.broker is None:
+            while (status := workers.run_one()) is not None:
+                ended.append(status)
+            return ended
+        claimed = workers.run_claimed
+
+        def noted(job_id: str) -> str | None:
+            status = claimed(job_id)
+            if status is not None:
+                ended.append(status)
+            return status
+
+        workers.run_claimed = noted
+        try:
+            dedicated.work(workers, burst=True)
+        finally:
+            del workers.run_claimed
         return ended
 
     def wait_for(self, job_id: str, *statuses: str) -> dict[str, Any]:
@@ -83,8 +104,26 @@ def make_jobs(make_env, demo_target):  # type: ignore[no-untyped-def]
     yield factory
     for env in started:
         env.services.jobs.stop()
+        broker = env.services.jobs.broker
+        if broker is not None:  # this test's queue and entries go (when Redis was there)
+            with contextlib.suppress(redis.RedisError):
+                broker.queue.delete(delete_jobs=True)
 
 
-@pytest.fixture
-def jobs(make_jobs) -> Jobs:  # type: ignore[no-untyped-def]
-    return make_jobs()
+def job_broker() -> dict[str, str]:
+    """Settings for the RQ engine on the test Redis: its own database (the flood tests flush
+    theirs) and a queue name of this test's own, so parallel runs never share a queue."""
+
+    def probe() -> dict[str, str]:
+        client = redis.Redis.from_url(JOBS_REDIS_URL, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+        return {"job_broker_url": JOBS_REDIS_URL, "job_queue": f"dbc-test-{uuid.uuid4().hex}"}
+
+    return require("Redis", probe)
+
+
+@pytest.fixture(params=["embedded", "rq"])
+def jobs(request, make_jobs) -> Jobs:  # type: ignore[no-untyped-def]
+    """The job engine the test drives: the embedded one, and RQ on the local Redis."""
+    return make_jobs(**(job_broker() if request.param == "rq" else {}))

@@ -130,6 +130,7 @@ BAD = [
 @pytest.mark.parametrize("body, message", BAD)
 def test_bad_bodies_are_400s_and_queue_nothing(pair, body, message):
     jobs, source, target = pair
+    body = dict(body)  # the parameters are shared by every run
     for side, token in (("source", source), ("target", target)):
         if side in body and body[side]["token"] in ("S", "T"):
             body[side] = {**body[side], "token": token}

@@ -93,6 +93,61 @@ class PrivatePostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "dbconnector"), *args]
+
+
+def served_env(data_dir: Path, unset: tuple[str, ...] = (), **settings: str) -> dict[str, str]:
+    """The environment of a served instance on `data_dir`, and of its job workers."""
+    env = dict(os.environ)
+    env.update(
+        # Targets are made in data_dir too: the service's own files go one level down.
+        DBCONNECTOR_DATA_DIR=str(data_dir / "data"),
+        DBCONNECTOR_SQLITE_ROOTS=str(data_dir),
+        DBCONNECTOR_SECRET_KEY="fault-tests-secret-key-0123456789",
+        DBCONNECTOR_RATELIMIT="1000000/minute",
+        DBCONNECTOR_AUTH_RATELIMIT="1000000/minute",
+        DBCONNECTOR_WORKERS="2",
+        DBCONNECTOR_THREADS="4",
+    )
+    env.update(settings)
+    for name in unset:  # e.g. no DBCONNECTOR_SECRET_KEY: the service makes its own key file
+        env.pop(name, None)
+    return env
+
+
+class JobWorker:
+    """One `dbconnector worker` process (RQ on Redis) with a served instance's settings."""
+
+    def __init__(self, data_dir: Path, number: int, **settings: str) -> None:
+        self.log_path = data_dir / f"worker{number}.log"
+        self.log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command("worker"),
+            cwd=ROOT,
+            env=served_env(data_dir, **settings),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid = self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies mid-job, as on a crash."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM (RQ's warm shutdown), SIGKILL after 20 s."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
 class Service(Server):
     """`dbconnector serve` (gunicorn, the project's config) on a free port, output to a file;
     started and polled until it answers by bench/served.Server, the one helper that does."""
@@ -100,24 +155,8 @@ class Service(Server):
     def __init__(self, data_dir: Path, unset: tuple[str, ...] = (), **settings: str) -> None:
         self.log_path = data_dir / "service.log"
         port = free_port()
-        env = dict(os.environ)
-        env.update(
-            HOST="127.0.0.1",
-            PORT=str(port),
-            # Targets are made in data_dir too: the service's own files go one level down.
-            DBCONNECTOR_DATA_DIR=str(data_dir / "data"),
-            DBCONNECTOR_SQLITE_ROOTS=str(data_dir),
-            DBCONNECTOR_SECRET_KEY="fault-tests-secret-key-0123456789",
-            DBCONNECTOR_RATELIMIT="1000000/minute",
-            DBCONNECTOR_AUTH_RATELIMIT="1000000/minute",
-            DBCONNECTOR_WORKERS="2",
-            DBCONNECTOR_THREADS="4",
-        )
-        env.update(settings)
-        for name in unset:  # e.g. no DBCONNECTOR_SECRET_KEY: the service makes its own key file
-            env.pop(name, None)
-        command = [str(Path(sys.executable).parent / "dbconnector"), "serve"]
-        super().__init__("service", command, env, port, self.log_path)
+        env = served_env(data_dir, unset, HOST="127.0.0.1", PORT=str(port), **settings)
+        super().__init__("service", command("serve"), env, port, self.log_path)
 
     def call(
         self, method: str, path: str, body: Any = None, token: str = "", timeout: float = 30

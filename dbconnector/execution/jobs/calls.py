@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from flask import Response
+from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
 from ...app_state import Services, services
@@ -22,10 +23,11 @@ from ...store import connections as conn_store
 from ...store import jobs as job_store
 from ...store import users as user_store
 from ...store.db import read
-from ...telemetry.metrics import job_counts
+from ...telemetry.metrics import JOB_BROKER_DEPTH, job_counts
 from ...telemetry.requestlog import audit
 from ..results import dumps
 from . import pages
+from .worker import JobWorkers
 
 JOB_NOT_FOUND = "Job not found"
 JSON = "application/json"
@@ -56,6 +58,12 @@ def cancel(job_id: str) -> dict[str, Any]:
     with read(svc.engine) as conn:
         _visible(conn, job_id)
     finished = job_store.request_cancel(svc.engine, job_id, _now(svc))
+    _jobs(svc).withdrawn(job_id)
+    if finished == job_store.COMMITTING:
+        raise Conflict(
+            "The job is committing its work: it can no longer be cancelled",
+            status=job_store.RUNNING,
+        )
     if finished is not None:
         raise Conflict(f"The job has already ended: {finished}", status=finished)
     audit("job.cancel", job_id=job_id)
@@ -68,6 +76,7 @@ def delete(job_id: str) -> dict[str, Any]:
     with read(svc.engine) as conn:
         _visible(conn, job_id)
     job_store.request_cancel(svc.engine, job_id, _now(svc))
+    _jobs(svc).withdrawn(job_id)
     job_store.discard(svc.engine, job_id, _now(svc))
     audit("job.delete", job_id=job_id)
     return {}
@@ -132,14 +141,24 @@ def observe(svc: Services) -> None:
     """Job counts by status into the metrics, at scrape time."""
     with read(svc.engine) as conn:
         job_counts(job_store.counts(conn), job_store.STATUSES)
+    broker = _jobs(svc).broker
+    if broker is not None:
+        try:
+            JOB_BROKER_DEPTH.set(broker.depth())
+        except RedisError:  # a scrape still answers while Redis is away
+            JOB_BROKER_DEPTH.set(float("nan"))
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _now(svc: Services) -> dt.datetime:
+def _jobs(svc: Services) -> JobWorkers:
     assert svc.jobs is not None
-    return svc.jobs.queue.clock()
+    return svc.jobs
+
+
+def _now(svc: Services) -> dt.datetime:
+    return _jobs(svc).queue.clock()
 
 
 def _visible(conn: Connection, job_id: str) -> Any:
@@ -158,8 +177,9 @@ def _readable(svc: Services, job_id: str) -> Any:
     """A succeeded job whose results are still kept and whose submitter may still read them."""
     with read(svc.engine) as conn:
         row = _visible(conn, job_id)
-        if row.status in (job_store.QUEUED, job_store.RUNNING):
-            raise Conflict(f"The job has not finished: it is {row.status}", status=row.status)
+        if row.status in (job_store.QUEUED, *job_store.ACTIVE):
+            shown = job_store.public(row.status)
+            raise Conflict(f"The job has not finished: it is {shown}", status=shown)
         expired = row.expires_at is not None and _aware(row.expires_at) <= _now(svc)
         if row.status != job_store.SUCCEEDED or expired:
             shown = job_store.EXPIRED if expired else row.status
@@ -193,7 +213,7 @@ def describe(row: Any, svc: Services) -> dict[str, Any]:
         duration = None
     summary = json.loads(row.summary) if row.summary else {"resultSets": []}
     expires = row.expires_at
-    status = row.status
+    status = job_store.public(row.status)
     if status == job_store.SUCCEEDED and expires is not None and _aware(expires) <= _now(svc):
         status = job_store.EXPIRED  # the sweeper has not got to it yet
     described = {

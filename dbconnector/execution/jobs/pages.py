@@ -73,12 +73,14 @@ class PageSpool:
         engine: Engine,
         box: SecretBox,
         job_id: str,
+        owner: str,
         driver: Driver,
         max_rows: int,
         max_bytes: int,
         cancelled: Any = lambda: False,
     ) -> None:
         self.engine, self.box, self.job_id, self.driver = engine, box, job_id, driver
+        self.owner = owner  # every page is written under the job's lease (store/jobs.add_page)
         self.max_rows, self.max_bytes, self.cancelled = max_rows, max_bytes, cancelled
         self.sets: list[dict[str, Any]] = []
         self.row_count = 0
@@ -138,7 +140,13 @@ class PageSpool:
             return
         payload = self.box.seal_bytes(zlib.compress(b"\n".join(self._lines), 1))
         job_store.add_page(
-            self.engine, self.job_id, len(self.sets), self._page, len(self._lines), payload
+            self.engine,
+            self.job_id,
+            self.owner,
+            len(self.sets),
+            self._page,
+            len(self._lines),
+            payload,
         )
         self._page += 1
         self._lines = []

@@ -37,6 +37,13 @@ class Queue:
         now = self.clock()
         return job_store.claim(self.engine, self.owner, now, now + self.lease)
 
+    def claim_one(self, job_id: str) -> Any:
+        now = self.clock()
+        return job_store.claim_one(self.engine, job_id, self.owner, now, now + self.lease)
+
+    def begin_commit(self, job_id: str) -> bool:
+        return job_store.begin_commit(self.engine, job_id, self.owner)
+
     def renew(self, job_ids: Sequence[str]) -> None:
         job_store.renew(self.engine, self.owner, job_ids, self.clock() + self.lease)
 

@@ -59,6 +59,7 @@ def run_job(ctx: Context, job: Any, running: Running) -> str:
         svc.engine,
         svc.box,
         job.id,
+        ctx.queue.owner,
         _driver(job.driver),
         svc.settings.job_max_rows,
         svc.settings.job_max_result_bytes,
@@ -69,6 +70,8 @@ def run_job(ctx: Context, job: Any, running: Running) -> str:
         output = _execute(ctx, job, running, spool)
     except Cancelled:
         status = job_store.CANCELLED
+    except job_store.LeaseLost:  # swept as interrupted meanwhile: finish() reads how it ended
+        status, error = job_store.FAILED, job_store.INTERRUPTED
     except Exception as exc:
         if running.cancelled.is_set():
             status = job_store.CANCELLED
@@ -156,15 +159,17 @@ def _transaction(ctx: Context, job: Any, target: Target, running: Running) -> It
             raise Cancelled()
         transaction = conn.begin()
         yield conn
-        # The last look before anything is kept: a cancel asked for by now commits nothing.
-        if running.cancelled.is_set() or job_store.cancel_requested(ctx.svc.engine, [job.id]):
+        # The last look before anything is kept: a cancel asked for by now commits nothing, and
+        # one asked for later answers 409, since the work is then kept (store/jobs.begin_commit).
+        if running.cancelled.is_set() or not ctx.queue.begin_commit(job.id):
             running.cancelled.set()
             raise Cancelled()
         transaction.commit()
     except Exception as exc:
         running.detach()
         run._after_failure(conn, exc, target)
-        if not isinstance(exc, ApiError | Cancelled) and run._is_database_error(conn, exc, target):
+        ours = isinstance(exc, ApiError | Cancelled | job_store.LeaseLost)
+        if not ours and run._is_database_error(conn, exc, target):
             raise statement_failure(exc, target) from None
         raise
     finally:

@@ -21,6 +21,7 @@ from ...telemetry.requestlog import audit, auditing, note_target
 from .. import plan
 from ..resolve import resolve
 from ..results import dumps
+from .broker import BrokerDown
 
 
 def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +81,11 @@ def queue_job(
             "created_at": svc.jobs.queue.clock(),
         },
     )
+    try:
+        svc.jobs.submitted(job_id)
+    except BrokerDown:
+        job_store.remove(svc.engine, job_id)  # nothing half-stored: the caller may try again
+        raise
     if auditing():
         audit(
             "job.submit",
@@ -90,7 +96,6 @@ def queue_job(
             driver=target.driver.name,
             shape=shape,
         )
-    svc.jobs.wake.set()
     return {"jobId": job_id, "status": job_store.QUEUED}
 
 

@@ -14,13 +14,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
+from redis.exceptions import RedisError
 
 from ...app_state import Services
 from ...drivers.pools import PoolRegistry
 from ...store import jobs as job_store
-from ...store.db import utcnow
+from ...store.db import read, utcnow
+from .broker import Broker, BrokerDown
 from .cancel import Registry
 from .queue import Queue
 from .runner import Context, run_job
@@ -39,6 +42,10 @@ class JobWorkers:
         self.queue = Queue(svc.engine, settings.job_lease_seconds, clock)
         self.registry = Registry()
         self.context = Context(svc, self.queue, PoolRegistry(settings))
+        # With a broker, jobs travel on RQ to `dbconnector worker` processes (dedicated.py).
+        self.broker = (
+            Broker(settings.job_broker_url, settings.job_queue) if settings.job_broker_url else None
+        )
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -68,9 +75,27 @@ class JobWorkers:
 
     # --- one step each, so tests can drive them without threads --------------------------------
 
+    def submitted(self, job_id: str) -> None:
+        """A job was queued: wake a worker thread here, or hand it to RQ (BrokerDown if not)."""
+        if self.broker is None:
+            self.wake.set()
+        else:
+            self.broker.enqueue(job_id)
+
+    def withdrawn(self, job_id: str) -> None:
+        """A job was cancelled or deleted: its RQ entry, if any, goes too."""
+        if self.broker is not None:
+            self.broker.withdraw(job_id)
+
     def run_one(self) -> str | None:
         """Claim and run one queued job; its final status, or None when the queue was empty."""
-        job = self.queue.claim()
+        return self._run(self.queue.claim())
+
+    def run_claimed(self, job_id: str) -> str | None:
+        """Run this job if it is still queued (RQ's entry point, dedicated.py)."""
+        return self._run(self.queue.claim_one(job_id))
+
+    def _run(self, job: Any) -> str | None:
         if job is None:
             return None
         running = self.registry.add(job.id)
@@ -89,7 +114,26 @@ class JobWorkers:
             self._renewed = now
         if now - self._swept >= SWEEP_EVERY:
             self.queue.sweep()
+            self.requeue_lost()
             self._swept = now
+
+    def requeue_lost(self) -> list[str]:
+        """Enqueue again the jobs queued for over a lease whose RQ entry is gone (Redis keeps
+        nothing on disk here) or dead, so a queued job still runs; the ids it enqueued."""
+        if self.broker is None:
+            return []
+        with read(self.svc.engine) as conn:
+            waiting = job_store.queued_before(conn, self.queue.clock() - self.queue.lease)
+        try:
+            lost = self.broker.lost(waiting)
+            for job_id in lost:
+                self.broker.enqueue(job_id)
+        except (RedisError, BrokerDown):  # Redis is away: the next sweep tries again
+            log.debug("job queue: Redis did not answer the sweep")
+            return []
+        if lost:
+            log.warning("job queue: %d queued jobs had lost their RQ entry: enqueued", len(lost))
+        return lost
 
     # --- the threads -------------------------------------------------------------------------
 
@@ -121,10 +165,12 @@ class JobWorkers:
 
 
 def init_app(app: Flask) -> JobWorkers:
-    """Give the app its job engine, and start its threads when DBCONNECTOR_JOB_WORKERS > 0."""
+    """Give the app its job engine, and start its threads when DBCONNECTOR_JOB_WORKERS > 0.
+    With a broker the instance only enqueues, and its one thread is the watcher, for the
+    sweeps (`dbconnector worker` processes run the jobs, dedicated.py)."""
     svc: Services = app.extensions["dbconnector"]
     workers = JobWorkers(svc)
     svc.jobs = workers
     if svc.settings.job_workers:
-        workers.start(svc.settings.job_workers)
+        workers.start(0 if workers.broker is not None else svc.settings.job_workers)
     return workers

@@ -74,8 +74,9 @@ def transfer(
                 else:
                     opened = reading(source_conn, source, body["source"], batch)
                     _copy(opened, load, running, reporter)
-            # The last look before anything is kept: a cancel asked for by now commits nothing.
-            if running.cancelled.is_set() or job_store.cancel_requested(ctx.svc.engine, [job.id]):
+            # The last look before anything is kept: a cancel asked for by now commits nothing,
+            # and one asked for later answers 409 (store/jobs.begin_commit), as for every job.
+            if running.cancelled.is_set() or not ctx.queue.begin_commit(job.id):
                 running.cancelled.set()
                 raise Cancelled()
             with _side(target_conn, target):

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import job_bench
 import targets as target_setup
+import transfers as transfer_setup
 import wrk
 from served import PeakRss, Server, cpu_ticks, fetch_json, free_port, service_environment
 from targets import ROWS, Target
@@ -45,6 +46,7 @@ SCENARIOS = (
     "heartbeat",
     "stream_1m",
     *job_bench.SCENARIOS,
+    *transfer_setup.TRANSFERS,
 )
 OWNER = ("bench_owner", secrets.token_urlsafe(12))
 USER = ("bench_user", secrets.token_urlsafe(12))
@@ -64,8 +66,11 @@ def login(server: Server, who: tuple[str, str]) -> dict[str, Any]:
     return call(server, "POST", "/v1/auth", {"username": who[0], "password": who[1]})
 
 
-def prepare_service(server: Server, targets: list[Target]) -> dict[str, str]:
-    """A FULL user with ttl 10m, granted a connection per target; returns driver -> connToken."""
+def prepare_service(
+    server: Server, targets: list[Target], extra: dict[str, Target] | None = None
+) -> dict[str, str]:
+    """A FULL user with ttl 10m, granted a connection per target; returns driver -> connToken
+    (and key -> connToken for the `extra` targets)."""
     owner = login(server, OWNER)["authToken"]
     user_id = call(
         server,
@@ -75,16 +80,17 @@ def prepare_service(server: Server, targets: list[Target]) -> dict[str, str]:
         owner,
     )["id"]
     tokens = {}
-    for target in targets:
+    named = [(target.name, target) for target in targets] + list((extra or {}).items())
+    for key, target in named:
         conn_token = call(
             server,
             "POST",
             "/v1/connection",
-            {"name": f"bench-{target.name}", "connectionString": target.spec},
+            {"name": f"bench-{key}", "connectionString": target.spec},
             owner,
         )["connToken"]
         call(server, "POST", f"/v1/connection/{conn_token}/user/{user_id}", {}, owner)
-        tokens[target.name] = conn_token
+        tokens[key] = conn_token
     return tokens
 
 
@@ -510,7 +516,12 @@ def environment(work: Path, port: int) -> dict[str, str]:
     }
 
 
-def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace) -> dict[str, Any]:
+def measure_all(
+    bench: Bench,
+    targets: list[Target],
+    options: argparse.Namespace,
+    landing: Target | None = None,
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for target in targets:
         for scenario in ("select_pk", "select_page", "insert_one"):
@@ -553,6 +564,24 @@ def measure_all(bench: Bench, targets: list[Target], options: argparse.Namespace
             if scenario in options.scenario and target is not None:
                 print(f"{target.name:10} {scenario}", flush=True)
                 results.setdefault(target.name, {})[scenario] = method(target)
+    by_name: dict[str, Target] = {target.name: target for target in targets}
+    if landing is not None:
+        by_name["landing"] = landing
+    for scenario, (source, _, target, _) in transfer_setup.TRANSFERS.items():
+        landing = "landing" if scenario == "transfer_1m_pg_pg" else target
+        if scenario not in options.scenario or not {source, landing} <= set(by_name):
+            continue
+        print(f"{'transfer':10} {scenario}", flush=True)
+        results.setdefault("transfer", {})[scenario] = transfer_setup.measure(
+            scenario,
+            bench.service,
+            lambda: login(bench.service, USER)["authToken"],
+            (bench.conn_tokens[source], bench.conn_tokens[landing]),
+            by_name[source],
+            by_name[landing],
+            options.runs,
+            median_stream,
+        )
     return results
 
 
@@ -568,6 +597,23 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             if scenario in job_bench.SCENARIOS:
                 for what, ok, value in job_bench.checks(backend, scenario, by_concurrency):
                     check(what, ok, value)
+            if scenario.startswith("transfer_"):
+                check(
+                    f"{scenario} zero errors",
+                    by_concurrency["errors"] == 0,
+                    by_concurrency["errors"],
+                )
+                if scenario == "transfer_1m_pg_pg":
+                    check(
+                        f"{scenario} >= 0.3 x COPY pipe",
+                        by_concurrency["service_vs_reference"] >= 0.3,
+                        by_concurrency["service_vs_reference"],
+                    )
+                    check(
+                        f"{scenario} worker RSS growth < 50 MB",
+                        by_concurrency["rss_growth_mb"] < 50,
+                        by_concurrency["rss_growth_mb"],
+                    )
                 continue
             if scenario == "stream_1m":
                 check(
@@ -640,6 +686,15 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         for scenario, by_concurrency in scenarios.items():
             if scenario in job_bench.SCENARIOS:
                 lines += job_bench.lines(backend, scenario, by_concurrency)
+            if scenario.startswith("transfer_"):
+                s = by_concurrency
+                ref = s["reference"]
+                lines.append(
+                    f"{scenario:23} {s['rows_per_s']:>9,} rows/s in {s['seconds']} s, "
+                    f"worker RSS +{s['rss_growth_mb']} MB, errors {s['errors']}; "
+                    f"{s['reference_kind']} {ref['rows_per_s']:,} rows/s "
+                    f"(service / reference = {s['service_vs_reference']})"
+                )
                 continue
             if scenario == "stream_1m":
                 s = by_concurrency
@@ -759,9 +814,12 @@ def main(argv: list[str] | None = None) -> int:
     wrk.ensure_installed()
     work = Path(tempfile.mkdtemp(prefix="dbc-bench-"))
     built: list[Target] = []
+    landing: Target | None = None  # transfer_1m_pg_pg's second PostgreSQL database
     servers: list[Server] = []
     try:
         built = build_targets(options, work)
+        if "transfer_1m_pg_pg" in options.scenario and "postgresql" in options.backend:
+            landing = transfer_setup.second_postgres()
         service_port, bare_port = free_port(), free_port()
         bin_dir = Path(sys.executable).parent
         servers.append(
@@ -793,9 +851,10 @@ def main(argv: list[str] | None = None) -> int:
                 work / "bare.log",
             )
         )
-        conn_tokens = prepare_service(servers[0], built)
+        extra = {"landing": landing} if landing is not None else {}
+        conn_tokens = prepare_service(servers[0], built, extra)
         bench = Bench(options, servers[0], servers[1], conn_tokens, work)
-        results = measure_all(bench, built, options)
+        results = measure_all(bench, built, options, landing)
         checks = check_targets(results)
         report = {
             "machine": machine(),
@@ -815,7 +874,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stopping the servers and dropping the scratch databases...", flush=True)
         for server in servers:
             server.stop()
-        for target in built:
+        for target in [*built, *([landing] if landing is not None else [])]:
             target_setup.drop(target)
         shutil.rmtree(work, ignore_errors=True)
 

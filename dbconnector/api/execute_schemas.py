@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from .fields import text, whole
 from .schemas import RequestSchema
@@ -130,3 +130,54 @@ class JobPageQuery(RequestSchema):
             ("json", "csv", "ndjson"), error="format must be json, csv or ndjson"
         )
     )
+
+
+TRANSFER_MODES = ("append", "create", "replace")
+TRANSFER_BATCH_MAX = 50_000
+
+
+class _TransferSide(TargetRequest):
+    driver = text("driver", allow_empty=False)
+
+
+class TransferSource(_TransferSide):
+    statement = text("statement", allow_empty=False)
+    table = text("table", allow_empty=False)
+    fields = raw('Fields to copy, e.g. ["ID", "Name"]; all when omitted')
+    filter = raw('A /select filter array, e.g. [{"Sex": "Female"}]')
+    sort = raw('Sort keys, e.g. ["ID"]')
+    limit = raw("Not taken: a transfer copies every row")
+    page = raw("Not taken: a transfer copies every row")
+
+    @validates_schema
+    def _one_source(self, data: dict, **_: Any) -> None:
+        if bool(data.get("statement")) == bool(data.get("table")):
+            raise ValidationError("source needs a statement or a table (not both)")
+        if data.get("statement") and any(
+            data.get(key) is not None for key in ("fields", "filter", "sort")
+        ):
+            raise ValidationError("source.fields, filter and sort go with a table, not a statement")
+        if data.get("limit") is not None or data.get("page") is not None:
+            raise ValidationError(
+                "source.limit and source.page are not taken: a transfer copies every row"
+            )
+
+
+class TransferTarget(_TransferSide):
+    table = text("table", required=True, allow_empty=False, missing="Missing target.table")
+    mode = fields.String(
+        load_default="append",
+        validate=validate.OneOf(
+            TRANSFER_MODES, error="target.mode must be one of " + ", ".join(TRANSFER_MODES)
+        ),
+    )
+
+
+class TransferJobRequest(_JobOptions):
+    source = fields.Nested(
+        TransferSource, required=True, error_messages={"required": "Missing source in payload"}
+    )
+    target = fields.Nested(
+        TransferTarget, required=True, error_messages={"required": "Missing target in payload"}
+    )
+    batchSize = whole("batchSize", low=1, high=TRANSFER_BATCH_MAX)

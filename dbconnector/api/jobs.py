@@ -15,6 +15,7 @@ from ..auth import roles
 from ..auth.guard import requires
 from ..execution.jobs import calls
 from ..execution.jobs.submit import submit
+from ..execution.transfers.submit import submit as submit_transfer_job
 from .common import accepts
 from .execute_schemas import (
     ExecJobRequest,
@@ -22,6 +23,7 @@ from .execute_schemas import (
     JobsQuery,
     QueryJobRequest,
     SelectJobRequest,
+    TransferJobRequest,
 )
 from .responses import (
     EMPTY,
@@ -75,6 +77,18 @@ def submit_query(driver: str, data: dict[str, Any]) -> Any:
 def submit_exec(driver: str, data: dict[str, Any]) -> Any:
     """Queue an /exec (stored procedure) as a job; its outputs come with the results."""
     return _submitted(submit("exec", driver, data))
+
+
+@responds(JOB_SUBMITTED, status="202")
+@bp.post("/v1/jobs/transfer")
+@requires(ALL)
+@accepts(TransferJobRequest)
+def submit_transfer(data: dict[str, Any]) -> Any:
+    """Queue a transfer: the source's rows (a statement, or a table with fields, filter and
+    sort) into a table on the target (mode append, create or replace), all or nothing. A
+    statement source needs FULL, ADMIN or OWNER; writing needs ALTER and up, create and replace
+    FULL and up; the caller needs a grant on both connections."""
+    return _submitted(submit_transfer_job(data))
 
 
 @responds(JOBS)

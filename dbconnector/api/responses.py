@@ -119,7 +119,7 @@ JOB_SUBMITTED = _object({"jobId": {"type": "string", "format": "uuid"}, "status"
 JOB = _object(
     {
         "jobId": {"type": "string", "format": "uuid"},
-        "kind": {"type": "string", "enum": ["select", "query", "exec"]},
+        "kind": {"type": "string", "enum": ["select", "query", "exec", "transfer"]},
         "driver": _STR,
         "connection": _STR,
         "status": _JOB_STATUS,
@@ -131,7 +131,24 @@ JOB = _object(
         "resultSets": _INT,
         "rows": _INT,
         "error": _NULLABLE_STR,
-    }
+        # Transfers only: rows read from the source and written to the target so far.
+        "progress": _object({"rowsRead": _INT, "rowsWritten": _INT}),
+    },
+    required=[
+        "jobId",
+        "kind",
+        "driver",
+        "connection",
+        "status",
+        "createdAt",
+        "startedAt",
+        "completedAt",
+        "expiresAt",
+        "durationMs",
+        "resultSets",
+        "rows",
+        "error",
+    ],
 )
 JOBS = _array(JOB)
 JOB_CANCELLED = _object({"status": {"type": "string", "enum": ["cancelled"]}})

@@ -8,13 +8,14 @@ binding) is SQLAlchemy's dialect's job, and the request-level flow is in runner.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import URL, Connection, Engine, Insert, create_engine
 
 from ..errors import BadRequest
+from ..sql.transfer_types import ColumnKind
 from .liveness import ping_when_idle
 
 if TYPE_CHECKING:
@@ -189,6 +190,34 @@ class Driver:
         """The database's own type name of each column of the cursor's current result set; None
         where the driver does not say (the caller falls back on the values)."""
         return [None for _ in cursor.description or ()]
+
+    # --- transfers (execution/transfers/) -----------------------------------------------------
+
+    # Python values this driver cannot bind as they come from another driver, by exact type, and
+    # what to send instead.
+    write_adapters: ClassVar[dict[type, Callable[[Any], Any]]] = {}
+
+    def column_kinds(self, cursor: Any) -> list[ColumnKind | None]:
+        """Each column of the cursor's result in the transfer type map's terms
+        (sql/transfer_types.py); None where the driver does not say (taken from the values)."""
+        return [None for _ in cursor.description or ()]
+
+    def bulk_insert(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert `rows` into `table` (quoted) in the connection's transaction, through the
+        driver's fastest path: by default one parameterised INSERT run with executemany (PyMySQL
+        rewrites that into multi-row INSERTs, sqlite3 steps one prepared statement)."""
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        names = ", ".join(conn.dialect.identifier_preparer.quote_identifier(c) for c in columns)
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join([marker] * len(columns))})"
+        if rows and not isinstance(rows[0], tuple):  # PyMySQL binds only tuples and lists
+            rows = [tuple(row) for row in rows]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
 
     # --- errors -------------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ same TDS protocol.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
 
 import pymssql
 import pymssql._mssql
@@ -22,6 +23,11 @@ from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql, MSIdentifierPreparer_pymssql
 
 from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .transfer_values import JSON
+
+# SQL Server takes at most 2,100 parameters and 1,000 VALUES rows per statement.
+PARAMETERS_MAX = 2100
+VALUES_ROWS_MAX = 1000
 
 pymssql.set_max_connections(1000)
 
@@ -101,6 +107,19 @@ class MSSQLDriver(Driver):
         if "charset" in options:
             args["charset"] = options["charset"]
         return args
+
+    write_adapters: ClassVar[dict[type, Callable[[Any], Any]]] = JSON
+
+    def bulk_insert(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Multi-row parameterised INSERTs, as many rows a statement as SQL Server allows."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for sql, values in insert_batches(conn.dialect, table, columns, rows):
+                cursor.execute(sql, values)
+        finally:
+            cursor.close()
 
     @staticmethod
     def identity_batch(dialect: Dialect, statement: Insert, params: dict) -> tuple[str, dict]:
@@ -245,3 +264,18 @@ class _OutputCatcher:
         if not self.catching:
             self.sink.end()
         self.catching = False
+
+
+def insert_batches(
+    dialect: Dialect, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Iterator[tuple[str, tuple]]:
+    """(T-SQL, values) per multi-row INSERT: pymssql's %s markers, bracketed names."""
+    width = max(1, len(columns))
+    per_statement = max(1, min(VALUES_ROWS_MAX, (PARAMETERS_MAX - 1) // width))
+    quote = dialect.identifier_preparer.quote_identifier
+    head = f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES "
+    row_markers = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = tuple(value for row in chunk for value in row)
+        yield head + ", ".join([row_markers] * len(chunk)), values

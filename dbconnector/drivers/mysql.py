@@ -8,14 +8,17 @@ order from information_schema.PARAMETERS.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
-from pymysql.constants import CLIENT, FIELD_TYPE
+from pymysql.charset import charset_by_id
+from pymysql.constants import CLIENT, FIELD_TYPE, FLAG
 from sqlalchemy import Connection, Engine, event, text
 
 from ..errors import BadRequest
+from ..sql.transfer_types import ColumnKind
 from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .transfer_values import TO_MYSQL
 
 _TIMEOUT_CODES = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, killed
 _BINARY_CHARSET = 63
@@ -193,6 +196,12 @@ class MySQLDriver(Driver):
                 names.append(_TYPE_NAMES.get(code, str(code)))
         return names
 
+    write_adapters: ClassVar[dict[type, Callable[[Any], Any]]] = TO_MYSQL
+
+    def column_kinds(self, cursor: Any) -> list[ColumnKind | None]:
+        fields = getattr(getattr(cursor, "_result", None), "fields", None) or []
+        return [_kind(field) for field in fields] or super().column_kinds(cursor)
+
     def message(self, error: BaseException) -> str:
         args = getattr(error, "args", ())
         if len(args) >= 2 and isinstance(args[1], str):
@@ -202,3 +211,52 @@ class MySQLDriver(Driver):
     def is_timeout(self, error: BaseException) -> bool:
         args = getattr(error, "args", ())
         return bool(args) and args[0] in _TIMEOUT_CODES
+
+
+_INTEGER_BYTES = {
+    FIELD_TYPE.TINY: 2,
+    FIELD_TYPE.SHORT: 2,
+    FIELD_TYPE.INT24: 4,
+    FIELD_TYPE.LONG: 4,
+    FIELD_TYPE.LONGLONG: 8,
+    FIELD_TYPE.YEAR: 2,
+}
+_BLOBS = frozenset(
+    {FIELD_TYPE.TINY_BLOB, FIELD_TYPE.BLOB, FIELD_TYPE.MEDIUM_BLOB, FIELD_TYPE.LONG_BLOB}
+)
+_FIXED_KINDS = {
+    FIELD_TYPE.FLOAT: "float",
+    FIELD_TYPE.DOUBLE: "float",
+    FIELD_TYPE.DATE: "date",
+    FIELD_TYPE.DATETIME: "timestamp",
+    FIELD_TYPE.TIMESTAMP: "timestamp",
+    FIELD_TYPE.TIME: "time",
+    FIELD_TYPE.JSON: "json",
+}
+
+
+def _kind(field: Any) -> ColumnKind:
+    """A result column's kind from PyMySQL's field packet: lengths there are in bytes of the
+    connection's character set, decimals count their point and sign."""
+    code = field.type_code
+    if code == FIELD_TYPE.TINY and field.length == 1:
+        return ColumnKind("boolean")  # BOOLEAN is TINYINT(1)
+    if code in _INTEGER_BYTES:
+        unsigned = bool(field.flags & FLAG.UNSIGNED)
+        size = _INTEGER_BYTES[code]
+        return ColumnKind("integer", min(8, size * 2) if unsigned else size)
+    if code in (FIELD_TYPE.DECIMAL, FIELD_TYPE.NEWDECIMAL):
+        scale = field.scale
+        digits = field.length - (1 if scale else 0) - (0 if field.flags & FLAG.UNSIGNED else 1)
+        return ColumnKind("decimal", 0, max(digits, 1), scale)
+    if code in _FIXED_KINDS:
+        return ColumnKind(_FIXED_KINDS[code])
+    if code in _TEXT_TYPES:
+        # TEXT and BLOB columns are unbounded in the map.
+        blob = code in _BLOBS
+        if field.charsetnr == _BINARY_CHARSET:
+            return ColumnKind("binary", 0 if blob else field.length)
+        name = charset_by_id(field.charsetnr).name
+        per_char = {"utf8mb4": 4, "utf8mb3": 3, "utf8": 3}.get(name, 1)
+        return ColumnKind("text", 0 if blob else field.length // per_char)
+    return ColumnKind("text")

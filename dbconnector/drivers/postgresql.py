@@ -7,6 +7,7 @@ A connection string's `schema` becomes the search_path the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Insert, text
@@ -14,7 +15,9 @@ from sqlalchemy import column as sa_column
 
 from ..errors import BadRequest
 from ..sql.identifiers import quoted
+from ..sql.transfer_types import ColumnKind
 from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .transfer_values import JSON
 
 _LIBPQ_OPTIONS = frozenset(
     {"sslmode", "sslrootcert", "sslcert", "sslkey", "target_session_attrs", "application_name"}
@@ -164,6 +167,70 @@ class PostgreSQLDriver(Driver):
             names.append(info.name if info is not None else str(column.type_code))
         return names
 
+    write_adapters: ClassVar[dict[type, Callable[[Any], Any]]] = JSON
+
+    def column_kinds(self, cursor: Any) -> list[ColumnKind | None]:
+        kinds: list[ColumnKind | None] = []
+        for column in cursor.description or ():
+            code = column.type_code
+            if code in _TEXT_OIDS:
+                kinds.append(ColumnKind("text", column.display_size or 0))
+            elif code == _NUMERIC_OID:
+                kinds.append(ColumnKind("decimal", 0, column.precision or 0, column.scale or 0))
+            else:
+                kinds.append(_KINDS.get(code, ColumnKind("text")))
+        return kinds
+
+    def bulk_insert(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """COPY ... FROM STDIN in text format: the server parses each value as its column's
+        type, so values from any source driver (SQLite's ISO dates, MySQL's 0/1) load as
+        they are."""
+        names = ", ".join(conn.dialect.identifier_preparer.quote_identifier(c) for c in columns)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+
+    # --- PostgreSQL to PostgreSQL: COPY out piped into COPY in ------------------------------
+
+    def describe(
+        self, conn: Connection, sql: str, params: Any
+    ) -> tuple[list[str], list[ColumnKind | None]]:
+        """A statement's column names and kinds, planned (DECLAREd) but not run."""
+        cursor = conn.connection.dbapi_connection.cursor(name="dbc_describe")  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params or None)
+            return [column.name for column in cursor.description or ()], self.column_kinds(cursor)
+        finally:
+            cursor.close()
+
+    def copy_out(self, conn: Connection, sql: str, params: Any) -> Iterator[Any]:
+        """The statement's rows in COPY's text format, one row a chunk (libpq's
+        PQgetCopyData hands them over a row at a time)."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY ({sql}\n) TO STDOUT", params or None) as copy:
+                yield from copy
+        finally:
+            cursor.close()
+
+    def copy_in(
+        self, conn: Connection, table: str, columns: Sequence[str], chunks: Iterable[Any]
+    ) -> None:
+        names = ", ".join(conn.dialect.identifier_preparer.quote_identifier(c) for c in columns)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for chunk in chunks:
+                    copy.write(chunk)
+        finally:
+            cursor.close()
+
     def message(self, error: BaseException) -> str:
         diag = getattr(error, "diag", None)
         primary = getattr(diag, "message_primary", None) if diag is not None else None
@@ -174,6 +241,26 @@ class PostgreSQLDriver(Driver):
 
     def is_timeout(self, error: BaseException) -> bool:
         return getattr(error, "sqlstate", None) == "57014"
+
+
+_TEXT_OIDS = frozenset({25, 1042, 1043})  # text, char(n), varchar(n)
+_NUMERIC_OID = 1700
+_KINDS = {
+    16: ColumnKind("boolean"),
+    17: ColumnKind("binary"),
+    20: ColumnKind("integer", 8),
+    21: ColumnKind("integer", 2),
+    23: ColumnKind("integer", 4),
+    700: ColumnKind("float"),
+    701: ColumnKind("float"),
+    1082: ColumnKind("date"),
+    1083: ColumnKind("time"),
+    1114: ColumnKind("timestamp"),
+    1184: ColumnKind("timestamptz"),
+    2950: ColumnKind("uuid"),
+    114: ColumnKind("json"),
+    3802: ColumnKind("json"),
+}
 
 
 class _FirstRow:

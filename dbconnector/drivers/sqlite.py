@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
 
 from .base import Driver, ResultSink, Target, drain
 from .confinement import rules_for
+from .transfer_values import TO_SQLITE
 
 _DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
 
@@ -128,6 +130,8 @@ class SQLiteDriver(Driver):
     def cancel(self, engine: Engine, dbapi_connection: Any, backend_id: Any) -> None:
         # sqlite3's interrupt() is the one call that is safe from another thread.
         dbapi_connection.interrupt()
+
+    write_adapters: ClassVar[dict[type, Callable[[Any], Any]]] = TO_SQLITE
 
     def message(self, error: BaseException) -> str:
         text = str(error)

@@ -50,6 +50,20 @@ def resolve(svc: Services, principal: Principal, token: str, driver_name: str) -
     return _target(svc, resolved, driver)
 
 
+def resolve_declared(
+    svc: Services, principal: Principal, token: str, driver_name: str | None
+) -> Target:
+    """resolve(), with the driver the connection string declares when the caller names none
+    (transfers have no :driver in their path)."""
+    if not driver_name:
+        token = canonical_token(token)
+        resolved = svc.targets.get((principal.id, token), lambda: _load(svc, principal, token))
+        driver_name = resolved.spec.get("driver")
+        if not driver_name:
+            raise BadRequest("This connection string names no driver: give the side's driver")
+    return resolve(svc, principal, token, driver_name)
+
+
 def _load(svc: Services, principal: Principal, token: str) -> _Resolved:
     with read(svc.engine) as conn:
         record = svc.connections.by_token(conn, token)

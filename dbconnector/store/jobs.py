@@ -242,6 +242,16 @@ def finish(
         return row.status if row is not None else EXPIRED
 
 
+def progress(engine: Engine, job_id: str, owner: str, summary: str, rows: int) -> None:
+    """A running job's summary so far (a transfer's rows read and written)."""
+    with write(engine) as conn:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == RUNNING)
+            .values(summary=summary, rows=rows)
+        )
+
+
 def discard(engine: Engine, job_id: str, now: dt.datetime) -> None:
     """DELETE: its pages go now and an ended job reads as expired (a running one ends cancelled,
     a committing one expired, its pages dropped, once its process ends it)."""

@@ -215,6 +215,19 @@ def job_rows() -> list[Row]:
         )
         for name in submitters
     ]
+    # A table source into a table (append): /select's roles to read, /insert's to write, a grant
+    # on both connections (both are X here); tests/execution/test_transfers_api.py has the rest.
+    rows.append(
+        Row(
+            "POST",
+            "/v1/jobs/transfer",
+            lambda cell: {
+                "source": {"token": cell.token, "table": "testTable"},
+                "target": {"token": cell.token, "table": "testTable"},
+            },
+            authenticated({ALTER, FULL, ADMIN, OWNER}, lambda _c: queued, True, True),
+        )
+    )
     ended = {"error": "The job has already ended: succeeded", "status": "succeeded"}
     empty_page = {
         "columns": [],

@@ -123,6 +123,10 @@ class Requests:
             },
             "POST /v1/jobs/select/{driver}": {**SQLITE_TARGET, "table": "testTable"},
             "POST /v1/jobs/query/{driver}": {**SQLITE_TARGET, "statement": "SELECT 1 AS n"},
+            "POST /v1/jobs/transfer": {
+                "source": {**SQLITE_TARGET, "table": "testTable"},
+                "target": {**SQLITE_TARGET, "table": "testTable"},
+            },
         }
         headers: dict[str, str] = {}
         if key == "POST /v1/auth/refresh":

@@ -216,7 +216,7 @@ def describe(row: Any, svc: Services) -> dict[str, Any]:
     status = job_store.public(row.status)
     if status == job_store.SUCCEEDED and expires is not None and _aware(expires) <= _now(svc):
         status = job_store.EXPIRED  # the sweeper has not got to it yet
-    return {
+    described = {
         "jobId": row.id,
         "kind": row.kind,
         "driver": row.driver,
@@ -231,3 +231,6 @@ def describe(row: Any, svc: Services) -> dict[str, Any]:
         "rows": int(row.rows),
         "error": row.error,
     }
+    if row.kind == "transfer":
+        described["progress"] = summary.get("progress") or {"rowsRead": 0, "rowsWritten": 0}
+    return described

@@ -32,6 +32,10 @@ class Running:
     backend_id: Any = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     sent_at: float = 0.0
+    # A transfer's second connection (its target), cancelled together with this one.
+    partner: Running | None = None
+    # A transfer's rows read and written so far, kept in its summary.
+    progress: dict[str, int] | None = None
 
     def attach(self, driver: Driver, engine: Engine, dbapi_connection: Any) -> None:
         self.driver, self.engine, self.dbapi_connection = driver, engine, dbapi_connection
@@ -74,10 +78,16 @@ class Registry:
         if now - running.sent_at < RESEND_SECONDS:
             return
         running.sent_at = now
-        connection = running.dbapi_connection
-        if connection is None or running.driver is None or running.engine is None:
-            return  # between statements: the runner sees the flag at its next step
-        try:
-            running.driver.cancel(running.engine, connection, running.backend_id)
-        except Exception:  # the statement may have just ended; the flag still stops the job
-            log.warning("cancelling job %s at the database failed", job_id, exc_info=True)
+        for side in (running, running.partner):
+            if side is not None:
+                _send(side)
+
+
+def _send(running: Running) -> None:
+    connection = running.dbapi_connection
+    if connection is None or running.driver is None or running.engine is None:
+        return  # between statements: the runner sees the flag at its next step
+    try:
+        running.driver.cancel(running.engine, connection, running.backend_id)
+    except Exception:  # the statement may have just ended; the flag still stops the job
+        log.warning("cancelling job %s at the database failed", running.job_id, exc_info=True)

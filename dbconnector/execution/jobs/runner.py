@@ -35,9 +35,11 @@ from ...telemetry.metrics import JOB_RUN_SECONDS
 from .. import plan, run
 from ..resolve import resolve
 from ..results import dumps
+from ..transfers.runner import transfer
 from .cancel import Running
 from .pages import Cancelled, PageSpool
 from .queue import Queue
+from .timeouts import job_target
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +80,16 @@ def run_job(ctx: Context, job: Any, running: Running) -> str:
     if status != job_store.SUCCEEDED:
         job_store.drop_pages(svc.engine, job.id)
     summary = {"resultSets": spool.sets if status == job_store.SUCCEEDED else [], "output": output}
+    rows = spool.row_count if status == job_store.SUCCEEDED else 0
+    if running.progress is not None:
+        summary["progress"] = running.progress
+        rows = running.progress["rowsWritten"] if status == job_store.SUCCEEDED else 0
     # Written by results.py's encoder, so output values read back exactly as /exec gives them.
     ended = ctx.queue.finish(
         job.id,
         status,
         error=error,
-        rows=spool.row_count if status == job_store.SUCCEEDED else 0,
+        rows=rows,
         summary=dumps(summary).decode(),
         expires_at=ctx.queue.clock() + dt.timedelta(seconds=job.retain),
     )
@@ -112,14 +118,9 @@ def _execute(ctx: Context, job: Any, running: Running, spool: PageSpool) -> Any:
         user = user_store.get(conn, job.user_id)
     if user is None or not user.enabled:
         raise BadRequest("The user who submitted this job is disabled or deleted")
-    target = resolve(svc, principal_of(user), body["token"], job.driver)
-    # A pool per (connection, timeout): the timeout is set when a connection is made.
-    target = dataclasses.replace(
-        target,
-        token=f"{target.token}/{job.timeout}",
-        statement_timeout=float(job.timeout),
-        fingerprint=f"{target.fingerprint}|job{job.timeout}",
-    )
+    if job.kind == "transfer":
+        return transfer(ctx, job, running, body, principal_of(user))
+    target = job_target(resolve(svc, principal_of(user), body["token"], job.driver), job.timeout)
     where = plan.place(target, svc.settings.select_max_rows)
     with _transaction(ctx, job, target, running) as conn:
         if job.kind == "select":

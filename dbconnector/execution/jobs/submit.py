@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ...app_state import services
-from ...auth.guard import current
+from ...app_state import Services, services
+from ...auth.guard import Principal, current
+from ...drivers.base import Target
 from ...errors import BadRequest
 from ...sql.shapes import shape_of
 from ...store import jobs as job_store
@@ -27,8 +28,8 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
     svc = services()
     settings = svc.settings
     principal = current()
-    timeout = _seconds(body, "timeout", settings.job_timeout, settings.job_max_timeout)
-    retain = _seconds(body, "retain", settings.job_retain, settings.job_max_retain)
+    timeout = seconds(body, "timeout", settings.job_timeout, settings.job_max_timeout)
+    retain = seconds(body, "retain", settings.job_retain, settings.job_max_retain)
     target = resolve(svc, principal, body["token"], driver)
     note_target(target.name)
     where = plan.place(target, settings.select_max_rows)
@@ -40,15 +41,29 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
         plan.call(body)
         if not target.driver.procedures:
             raise BadRequest(f"The {target.driver.name} driver has no stored procedures")
+    stored = {key: value for key, value in body.items() if key not in ("timeout", "retain")}
+    return queue_job(svc, principal, kind, target, stored, timeout, retain, shape_of(kind, body))
+
+
+def queue_job(
+    svc: Services,
+    principal: Principal,
+    kind: str,
+    target: Target,
+    stored: dict[str, Any],
+    timeout: int,
+    retain: int,
+    shape: Any,
+) -> dict[str, Any]:
+    """Queue a validated job (`stored` is its body, sealed here) under the caller's active cap."""
     with read(svc.engine) as conn:
         active = job_store.active_count(conn, principal.id)
-    if active >= settings.job_max_active:
+    if active >= svc.settings.job_max_active:
         raise BadRequest(
             f"You have {active} jobs queued or running, the most allowed "
             "(DBCONNECTOR_JOB_MAX_ACTIVE): wait for one to finish or cancel one"
         )
     job_id = str(uuid.uuid4())
-    stored = {key: value for key, value in body.items() if key not in ("timeout", "retain")}
     assert svc.jobs is not None
     job_store.add(
         svc.engine,
@@ -79,12 +94,12 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
             connection=target.name,
             connection_id=target.connection_id,
             driver=target.driver.name,
-            shape=shape_of(kind, body),
+            shape=shape,
         )
     return {"jobId": job_id, "status": job_store.QUEUED}
 
 
-def _seconds(body: dict[str, Any], key: str, default: int, cap: int) -> int:
+def seconds(body: dict[str, Any], key: str, default: int, cap: int) -> int:
     value = body.get(key)
     if value is None:
         return default

@@ -597,6 +597,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             if scenario in job_bench.SCENARIOS:
                 for what, ok, value in job_bench.checks(backend, scenario, by_concurrency):
                     check(what, ok, value)
+                continue
             if scenario.startswith("transfer_"):
                 check(
                     f"{scenario} zero errors",
@@ -686,6 +687,7 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         for scenario, by_concurrency in scenarios.items():
             if scenario in job_bench.SCENARIOS:
                 lines += job_bench.lines(backend, scenario, by_concurrency)
+                continue
             if scenario.startswith("transfer_"):
                 s = by_concurrency
                 ref = s["reference"]

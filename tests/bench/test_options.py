@@ -71,3 +71,24 @@ def test_refresh_is_held_against_bare_refresh_at_both_concurrencies() -> None:
     assert met["refresh c=1 bare_flask /refresh zero errors"] is False
     assert met["refresh c=32 bare_flask /refresh zero errors"] is True
     assert not any("refresh c=32 >= 0.8 x bare_flask heartbeat" in t for t in met)
+
+
+def test_transfers_are_held_against_their_reference_and_print_a_line() -> None:
+    outcome = {
+        "rows_per_s": 90_000,
+        "seconds": 11.1,
+        "rss_growth_mb": 12.5,
+        "errors": 0,
+        "reference_kind": "copy_pipe",
+        "reference": {"rows_per_s": 200_000},
+        "service_vs_reference": 0.45,
+    }
+    results = {"transfer": {"transfer_1m_pg_pg": outcome}}
+    met = {c["target"]: c["met"] for c in run.check_targets(results)}
+    assert met == {
+        "transfer_1m_pg_pg zero errors": True,
+        "transfer_1m_pg_pg >= 0.3 x COPY pipe": True,
+        "transfer_1m_pg_pg worker RSS growth < 50 MB": True,
+    }
+    printed = run.table(results, run.check_targets(results))
+    assert "90,000 rows/s" in printed and "service / reference = 0.45" in printed

@@ -105,3 +105,33 @@ def test_a_process_that_lost_its_lease_writes_no_page_and_cannot_end_the_job(job
     assert _pages(jobs, job_id) == 0
     with jobs.env.services.engine.connect() as conn:
         assert job_store.get(conn, job_id).lease_owner is None
+
+
+def _before_finish(jobs, call):  # type: ignore[no-untyped-def]
+    """Run the queued job, making `call` once its rows are spooled and before it ends."""
+    queue = jobs.workers.queue
+    finish = queue.finish
+    answers = []
+
+    def call_then_finish(job_id: str, status: str, **values):  # type: ignore[no-untyped-def]
+        answers.append(call(job_id))
+        return finish(job_id, status, **values)
+
+    queue.finish = call_then_finish
+    try:
+        jobs.run_all()
+    finally:
+        del queue.finish
+    return answers[0]
+
+
+def test_a_select_cancelled_after_its_rows_are_spooled_ends_cancelled_without_pages(jobs):
+    # A select keeps nothing at the target, so it takes no committing step: the end decides.
+    job_id = jobs.submit("select", table="testTable")
+    answer = _before_finish(jobs, lambda job_id: jobs.env.owner.post(f"/v1/jobs/{job_id}/cancel"))
+    assert (answer.status_code, answer.get_json()) == (200, {"status": "cancelled"})
+    job = jobs.status(job_id)
+    assert (job["status"], job["rows"]) == ("cancelled", 0)
+    assert _pages(jobs, job_id) == 0
+    again = jobs.env.owner.post(f"/v1/jobs/{job_id}/cancel")
+    assert again.status_code == 409 and again.get_json()["status"] == "cancelled"

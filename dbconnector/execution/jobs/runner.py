@@ -161,7 +161,9 @@ def _transaction(ctx: Context, job: Any, target: Target, running: Running) -> It
         yield conn
         # The last look before anything is kept: a cancel asked for by now commits nothing, and
         # one asked for later answers 409, since the work is then kept (store/jobs.begin_commit).
-        if running.cancelled.is_set() or not ctx.queue.begin_commit(job.id):
+        # A select keeps nothing at the target: finish's own compare-and-set decides its status.
+        keeps_work = job.kind != "select"
+        if running.cancelled.is_set() or (keeps_work and not ctx.queue.begin_commit(job.id)):
             running.cancelled.set()
             raise Cancelled()
         transaction.commit()

@@ -212,11 +212,13 @@ def finish(
     owner: str,
     status: str,
     now: dt.datetime,
+    pages: Sequence[dict[str, Any]] = (),
     **values: Any,
 ) -> str:
-    """End a job this owner holds. A running job whose cancel was asked for ends cancelled; a
-    committing one whose results were DELETEd ends expired (it committed); either way its pages
-    go. Returns the status it ended with (another one when this owner's lease was lost)."""
+    """End a job this owner holds, storing `pages` (page_row) if it succeeds. A running job
+    whose cancel was asked for ends cancelled; a committing one whose results were DELETEd ends
+    expired (it committed); either way its pages go. Returns the status it ended with (another
+    one when this owner's lease was lost)."""
     with write(engine) as conn:
         base = and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status.in_(ACTIVE))
         done = conn.execute(
@@ -225,6 +227,8 @@ def finish(
             .values(status=status, completed_at=now, lease_owner=None, **values)
         ).rowcount
         if done:
+            if pages and status == SUCCEEDED:
+                conn.execute(insert(job_pages), list(pages))
             return status
         for was, ended, expires in (
             (RUNNING, CANCELLED, values.get("expires_at")),
@@ -335,16 +339,17 @@ def add_page(
         ).rowcount
         if not held:
             raise LeaseLost(job_id)
-        conn.execute(
-            insert(job_pages),
-            {
-                "job_id": job_id,
-                "result_set": result_set,
-                "page": page,
-                "row_count": rows,
-                "payload": payload,
-            },
-        )
+        conn.execute(insert(job_pages), page_row(job_id, result_set, page, rows, payload))
+
+
+def page_row(job_id: str, result_set: int, page: int, rows: int, payload: bytes) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "result_set": result_set,
+        "page": page,
+        "row_count": rows,
+        "payload": payload,
+    }
 
 
 def drop_pages(engine: Engine, job_id: str) -> None:

@@ -4,7 +4,7 @@ that lost its lease can no longer write pages or end the job."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from dbconnector.execution.jobs.queue import Queue
 from dbconnector.execution.jobs.runner import run_job
@@ -135,3 +135,23 @@ def test_a_select_cancelled_after_its_rows_are_spooled_ends_cancelled_without_pa
     assert _pages(jobs, job_id) == 0
     again = jobs.env.owner.post(f"/v1/jobs/{job_id}/cancel")
     assert again.status_code == 409 and again.get_json()["status"] == "cancelled"
+
+
+def test_a_one_page_select_job_runs_on_two_metadata_writes(jobs):
+    # The claim, then the finish with the result's page: no write of its own for the page and
+    # no committing step for a select (each write queues on SQLite's write lock).
+    job_id = jobs.submit("select", table="testTable")
+    commits = []
+    engine = jobs.env.services.engine
+
+    def committed(conn) -> None:  # type: ignore[no-untyped-def]
+        commits.append(1)
+
+    event.listen(engine, "commit", committed)
+    try:
+        assert jobs.run_all() == ["succeeded"]
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(commits) == 2
+    page = jobs.env.owner.get(f"/v1/jobs/{job_id}/results/0?limit=3").get_json()
+    assert [row["ID"] for row in page["rows"]] == [1, 2, 3] and page["total"] == 8

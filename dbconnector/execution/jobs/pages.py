@@ -89,6 +89,8 @@ class PageSpool:
         self._types: list[str | None] = []
         self._formats: list[str | None] = []
         self._lines: list[bytes] = []
+        # Each result set's last page, stored with the job's finish (one write fewer per set).
+        self.held: list[dict[str, Any]] = []
         self._page = 0
         self._set_rows = 0
 
@@ -122,7 +124,7 @@ class PageSpool:
         JOB_ROWS_SPOOLED.inc(len(rows))
 
     def end(self) -> None:
-        self._flush()
+        self._flush(hold=True)
         columns = []
         for name, kind, form in zip(self._names, self._types, self._formats, strict=True):
             if kind is None:
@@ -135,15 +137,21 @@ class PageSpool:
             if self._formats[index] is None:
                 self._formats[index] = value_format(value)
 
-    def _flush(self) -> None:
-        """Store the first PAGE_ROWS lines held (all of them at a result set's end) as a page."""
+    def _flush(self, hold: bool = False) -> None:
+        """Store the first PAGE_ROWS lines held (all of them at a result set's end) as a page;
+        with `hold`, keep it for the finish to store instead (store/jobs.finish)."""
         page, self._lines = self._lines[:PAGE_ROWS], self._lines[PAGE_ROWS:]
         if not page:
             return
         payload = self.box.seal_bytes(zlib.compress(b"\n".join(page), 1))
-        job_store.add_page(
-            self.engine, self.job_id, self.owner, len(self.sets), self._page, len(page), payload
-        )
+        if hold:
+            self.held.append(
+                job_store.page_row(self.job_id, len(self.sets), self._page, len(page), payload)
+            )
+        else:
+            job_store.add_page(
+                self.engine, self.job_id, self.owner, len(self.sets), self._page, len(page), payload
+            )
         self._page += 1
 
 

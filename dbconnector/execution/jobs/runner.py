@@ -88,6 +88,7 @@ def run_job(ctx: Context, job: Any, running: Running) -> str:
     ended = ctx.queue.finish(
         job.id,
         status,
+        pages=spool.held if status == job_store.SUCCEEDED else (),
         error=error,
         rows=rows,
         summary=dumps(summary).decode(),

@@ -264,6 +264,14 @@ def test_refresh_without_refresh_token_is_400(env):
         assert response.get_json() == {"error": "Missing refresh token"}
 
 
+def test_a_refresh_token_that_is_not_a_string_is_400(env):
+    for value in (12, ["a"], {"a": 1}, True):
+        response = env.owner.post("/v1/auth/refresh", {"refresh_token": value})
+        assert response.status_code == 400
+        assert "refresh_token" in response.get_json()["error"]
+    assert refresh(env.owner, env.owner.refresh_token).status_code == 200  # still unspent
+
+
 def test_refresh_with_garbage_refresh_token_is_bad_token(env):
     response = refresh(env.owner, "garbage")
     assert response.status_code == 401 and response.get_json() == {"error": "Bad Token"}

@@ -86,7 +86,8 @@ def sqlite_target(directory: Path) -> Target:
     return Target("sqlite", {"driver": "sqlite", "database": str(path)})
 
 
-def postgres_target() -> Target | None:
+def scratch_postgres() -> Target | None:
+    """An empty scratch database on the local PostgreSQL (dropped at the end), or None."""
     try:
         import psycopg
 
@@ -96,7 +97,16 @@ def postgres_target() -> Target | None:
     except Exception as exc:
         print(f"PostgreSQL not reachable, skipped: {exc}")
         return None
-    target = Target("postgresql", {"driver": "postgresql", **PG, "database": name}, scratch=name)
+    return Target("postgresql", {"driver": "postgresql", **PG, "database": name}, scratch=name)
+
+
+def postgres_target() -> Target | None:
+    target = scratch_postgres()
+    if target is None:
+        return None
+    import psycopg
+
+    name = target.scratch
     with psycopg.connect(dbname=name, **PG) as conn:
         _fill(
             conn,

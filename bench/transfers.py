@@ -12,7 +12,6 @@ submit to its "succeeded", beside a bare reference in the same run.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -36,16 +35,7 @@ POLL = 0.02
 
 def second_postgres() -> Target | None:
     """The PostgreSQL database transfers land in (dropped at the end like the others)."""
-    try:
-        import psycopg
-
-        name = f"dbc_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(autocommit=True, dbname="postgres", connect_timeout=3, **PG) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:
-        print(f"PostgreSQL not reachable, skipped: {exc}")
-        return None
-    return Target("postgresql", {"driver": "postgresql", **PG, "database": name}, scratch=name)
+    return target_setup.scratch_postgres()
 
 
 def fresh_table(target: Target, table: str, shape: str) -> None:

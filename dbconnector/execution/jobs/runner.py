@@ -20,23 +20,22 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from ...app_state import Services
 from ...auth.guard import principal_of
 from ...drivers.base import FETCH_ROWS, Target
-from ...drivers.failures import connect_failure, statement_failure
 from ...drivers.pools import PoolRegistry
 from ...errors import ApiError, BadRequest
 from ...store import jobs as job_store
 from ...store import users as user_store
 from ...store.db import read
 from ...telemetry.metrics import JOB_RUN_SECONDS
-from .. import plan, run
+from .. import plan
 from ..resolve import resolve
 from ..results import dumps
 from ..transfers.runner import transfer
 from .cancel import Running
+from .connected import connected, database_errors
 from .pages import Cancelled, PageSpool
 from .queue import Queue
 from .timeouts import job_target
@@ -149,34 +148,19 @@ def _select(conn: Connection, statement: Any, spool: PageSpool) -> None:
 
 @contextmanager
 def _transaction(ctx: Context, job: Any, target: Target, running: Running) -> Iterator[Connection]:
-    engine = ctx.pools.engine(target)
-    try:
-        conn = engine.connect()
-    except SQLAlchemyError as exc:
-        raise connect_failure(exc, target) from None
-    try:
-        running.attach(target.driver, engine, conn.connection.dbapi_connection)
-        if running.cancelled.is_set():  # asked for before there was a statement to cancel
-            raise Cancelled()
+    # A select is built by us and keeps nothing; a query or exec is caller SQL that may change
+    # the session's state (reset before the connection goes back) and keep work (committed).
+    caller_sql = job.kind != "select"
+    with (
+        connected(ctx.pools, target, running, resets=caller_sql) as (_, conn),
+        database_errors(conn, target),
+    ):
         transaction = conn.begin()
         yield conn
         # The last look before anything is kept: a cancel asked for by now commits nothing, and
         # one asked for later answers 409, since the work is then kept (store/jobs.begin_commit).
         # A select keeps nothing at the target: finish's own compare-and-set decides its status.
-        keeps_work = job.kind != "select"
-        if running.cancelled.is_set() or (keeps_work and not ctx.queue.begin_commit(job.id)):
+        if running.cancelled.is_set() or (caller_sql and not ctx.queue.begin_commit(job.id)):
             running.cancelled.set()
             raise Cancelled()
         transaction.commit()
-    except Exception as exc:
-        running.detach()
-        run._after_failure(conn, exc, target)
-        ours = isinstance(exc, ApiError | Cancelled | job_store.LeaseLost)
-        if not ours and run._is_database_error(conn, exc, target):
-            raise statement_failure(exc, target) from None
-        raise
-    finally:
-        running.detach()
-        if job.kind != "select":
-            run._end_session(conn, target)
-        conn.close()

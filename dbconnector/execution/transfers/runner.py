@@ -12,20 +12,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection
 
 from ...auth.guard import Principal
 from ...drivers.base import Target
-from ...drivers.failures import connect_failure, statement_failure
+from ...drivers.failures import statement_failure
 from ...errors import ApiError
 from ...sql.transfer_types import TEXT
 from ...store import jobs as job_store
 from .. import run
 from ..jobs.cancel import Running
+from ..jobs.connected import connected, database_errors
 from ..jobs.pages import Cancelled
 from ..jobs.timeouts import job_target
 from ..results import dumps
@@ -57,16 +57,16 @@ def transfer(
     shared = target.driver.queues_writes and source.connection_id == target.connection_id
     with ExitStack() as stack:
         if not shared:
-            _, source_conn = stack.enter_context(_connected(ctx, source, running, resets=True))
+            _, source_conn = stack.enter_context(connected(ctx.pools, source, running, resets=True))
         stack.enter_context(lock)
         engine, target_conn = stack.enter_context(
-            _connected(ctx, target, running.partner, resets=shared)
+            connected(ctx.pools, target, running.partner, resets=shared)
         )
         if shared:
             source_conn = target_conn
         load = Load(engine, target_conn, target, sides.table, mode, job.id)
         try:
-            with _side(source_conn, source):
+            with database_errors(source_conn, source):
                 if not shared:
                     source_conn.begin()
                 if source.driver.name == target.driver.name == "postgresql":
@@ -79,7 +79,7 @@ def transfer(
             if running.cancelled.is_set() or not ctx.queue.begin_commit(job.id):
                 running.cancelled.set()
                 raise Cancelled()
-            with _side(target_conn, target):
+            with database_errors(target_conn, target):
                 load.commit()
         except BaseException:
             _abort(load)
@@ -97,7 +97,7 @@ def _copy(opened: Any, load: Load, running: Running, reporter: _Reporter) -> Non
             if running.cancelled.is_set():
                 raise Cancelled()
             progress["rowsRead"] += len(rows)
-            with _side(load.conn, target):
+            with database_errors(load.conn, target):
                 if not started:
                     load.start(reader.columns, reader.kinds(rows))
                     started = True
@@ -105,7 +105,7 @@ def _copy(opened: Any, load: Load, running: Running, reporter: _Reporter) -> Non
             progress["rowsWritten"] += len(rows)
             reporter.report()
         if not started:
-            with _side(load.conn, target):
+            with database_errors(load.conn, target):
                 load.start(reader.columns, reader.kinds([]))
 
 
@@ -122,7 +122,7 @@ def _pipe(
     driver: Any = source.driver
     sql, params = source_sql(conn, source, body)
     columns, kinds = driver.describe(conn, sql, params)
-    with _side(load.conn, load.target):
+    with database_errors(load.conn, load.target):
         load.start(columns, [kind or TEXT for kind in kinds])
     progress = reporter.progress
 
@@ -142,7 +142,7 @@ def _pipe(
                 raise statement_failure(exc, source) from None
             raise
 
-    with _side(load.conn, load.target):
+    with database_errors(load.conn, load.target):
         load.pipe(rows())
 
 
@@ -172,43 +172,3 @@ class _Reporter:
             summary,
             self.progress["rowsWritten"],
         )
-
-
-@contextmanager
-def _connected(
-    ctx: Context, target: Target, running: Running, resets: bool = False
-) -> Iterator[tuple[Engine, Connection]]:
-    """A connection to `target` registered with `running` for native cancel; rolled back (or
-    closed, after a cancel) when the block fails."""
-    engine = ctx.pools.engine(target)
-    try:
-        conn = engine.connect()
-    except SQLAlchemyError as exc:
-        raise connect_failure(exc, target) from None
-    try:
-        running.attach(target.driver, engine, conn.connection.dbapi_connection)
-        if running.cancelled.is_set():
-            raise Cancelled()
-        yield engine, conn
-    except BaseException as exc:
-        running.detach()
-        run._after_failure(conn, exc, target)
-        raise
-    finally:
-        running.detach()
-        if resets:  # the source statement is caller SQL: it may have changed session state
-            run._end_session(conn, target)
-        conn.close()
-
-
-@contextmanager
-def _side(conn: Connection, target: Target) -> Iterator[None]:
-    """Database errors of one side become that side's clean 400s."""
-    try:
-        yield
-    except (ApiError, Cancelled):
-        raise
-    except Exception as exc:
-        if run._is_database_error(conn, exc, target):
-            raise statement_failure(exc, target) from None
-        raise

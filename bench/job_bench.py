@@ -6,15 +6,21 @@ the same work; run.py's Bench runs them and keeps their numbers, this module doe
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import targets as target_setup
 from served import PeakRss, Server, fetch_json
 from targets import Target
 
-SCENARIOS = ("job_spool_1m", "job_page", "job_cancel", "job_submit")
+SCENARIOS = ("job_spool_1m", "job_page", "job_cancel", "job_submit", "job_submit_rq")
+# Where job_submit_rq's API instance enqueues (a database of its own, a queue per run).
+BROKER_URL = os.environ.get("BENCH_JOB_BROKER_URL", "redis://127.0.0.1:6379/12")
 FINISHED = ("succeeded", "failed", "cancelled", "expired")
 PAGE_CONNECTIONS = 8
 SUBMIT_CONNECTIONS = 32
@@ -288,3 +294,28 @@ def lines(backend: str, scenario: str, outcome: dict[str, Any]) -> list[str]:
             f" ms, errors {r['errors']}; job / it = {measured[key]})"
         )
     return found
+
+
+def broker_answers() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(BROKER_URL, socket_timeout=2).ping())
+    except Exception as exc:
+        print(f"Redis not reachable at {BROKER_URL}, job_submit_rq skipped: {exc}")
+        return False
+
+
+def burst(env: dict[str, str], within: float = 900) -> float:
+    """Run every job queued on the broker with one `dbconnector worker --burst`; its seconds."""
+    started = time.monotonic()
+    worker = Path(sys.executable).parent / "dbconnector"
+    subprocess.run(
+        [str(worker), "worker", "--burst"],
+        env=env,
+        check=True,
+        timeout=within,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return round(time.monotonic() - started, 2)

@@ -399,6 +399,59 @@ class Bench:
         }
         return {str(concurrency): measured}
 
+    def job_submit_rq(self, target: Target) -> dict[str, Any]:
+        """job_submit on the scale-out engine: an instance of its own with
+        DBCONNECTOR_JOB_BROKER_URL, which only enqueues, as API instances do when the jobs run
+        on `dbconnector worker` processes elsewhere; none runs during the submits. Before each
+        synchronous select_pk run (on the same instance) a burst worker runs what was queued."""
+        if not job_bench.broker_answers():
+            return {}
+        work = self.work / "api-only"
+        work.mkdir()
+        port = free_port()
+        env = {
+            **environment(work, port),
+            "DBCONNECTOR_JOB_BROKER_URL": job_bench.BROKER_URL,
+            "DBCONNECTOR_JOB_QUEUE": f"bench-{secrets.token_hex(4)}",
+        }
+        command = [str(Path(sys.executable).parent / "dbconnector"), "serve"]
+        api = Server("service", command, env, port, self.work / "api-only.log")
+        drains: list[float] = []
+        try:
+            conn_token = prepare_service(api, [target])[target.name]
+
+            def fresh() -> wrk.Load:
+                return wrk.Load(login(api, USER)["authToken"], conn_token, "bench", ROWS)
+
+            def drained() -> wrk.Load:
+                drains.append(job_bench.burst(env))
+                return fresh()
+
+            concurrency = job_bench.SUBMIT_CONNECTIONS
+            job, reference = self.side_by_side(
+                self.measurement(
+                    api,
+                    f"/v1/jobs/select/{target.name}",
+                    "select_pk",
+                    concurrency,
+                    wrk.Load(),
+                    fresh,
+                ),
+                self.measurement(
+                    api, f"/v1/select/{target.name}", "select_pk", concurrency, wrk.Load(), drained
+                ),
+            )
+            drains.append(job_bench.burst(env))
+        finally:
+            api.stop()
+        measured = {
+            "service": job,
+            "reference": reference,
+            "job_vs_select_pk": ratio(job["rps"], reference["rps"]),
+            "drain_seconds": drains,
+        }
+        return {str(concurrency): measured}
+
     def job_cancel(self, target: Target) -> dict[str, Any]:
         """job_cancel on one target: the cancel call to the statement gone, per sample."""
         token = login(self.service, USER)["authToken"]
@@ -559,11 +612,13 @@ def measure_all(
         ("job_page", bench.job_page, [postgres]),
         ("job_cancel", bench.job_cancel, targets),
         ("job_submit", bench.job_submit, [postgres]),
+        ("job_submit_rq", bench.job_submit_rq, [postgres]),
     ):
         for target in on:
             if scenario in options.scenario and target is not None:
                 print(f"{target.name:10} {scenario}", flush=True)
-                results.setdefault(target.name, {})[scenario] = method(target)
+                if outcome := method(target):
+                    results.setdefault(target.name, {})[scenario] = outcome
     by_name: dict[str, Target] = {target.name: target for target in targets}
     if landing is not None:
         by_name["landing"] = landing

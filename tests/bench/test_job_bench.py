@@ -31,6 +31,9 @@ RESULTS = {
         "job_submit": {
             "32": {"service": _wrk(500, 1), "reference": _wrk(900), "job_vs_select_pk": 0.556}
         },
+        "job_submit_rq": {
+            "32": {"service": _wrk(400), "reference": _wrk(900), "job_vs_select_pk": 0.444}
+        },
         "job_cancel": {
             "samples": 20,
             "p50_ms": 180.0,
@@ -53,12 +56,15 @@ def test_each_job_target_is_checked_against_the_issue_s_line() -> None:
         "postgresql job_page c=8 >= 1.0 x select_1000": False,
         "postgresql job_submit c=32 zero errors": False,
         "postgresql job_submit c=32 >= 0.5 x select_pk": True,
+        "postgresql job_submit_rq c=32 zero errors": True,
+        "postgresql job_submit_rq c=32 >= 0.5 x select_pk": False,
         "postgresql job_cancel p95 < 1000 ms": False,  # strictly below a second
         "postgresql job_cancel every job ended cancelled": True,
     }
     table = run.table(RESULTS, run.check_targets(RESULTS))
     assert "job / stream_1m = 0.526" in table and "job / it = 0.986" in table
-    assert "p95 1000.0 ms" in table and "targets met: 5 of 9" in table
+    assert "job_submit_rq  32" in table and "job / it = 0.444" in table
+    assert "p95 1000.0 ms" in table and "targets met: 6 of 11" in table
 
 
 def test_a_reference_that_served_nothing_misses_the_ratio_target() -> None:

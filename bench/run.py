@@ -366,6 +366,28 @@ class Bench:
         )
         return outcome
 
+    def beside(
+        self,
+        server: Server,
+        concurrency: int,
+        job: tuple[str, str, Callable[[], wrk.Load]],
+        reference: tuple[str, str, Callable[[], wrk.Load]],
+        key: str,
+    ) -> dict[str, Any]:
+        """A job call and the synchronous call doing the same work, each (path, lua mode,
+        fresh load), in turns on `server`: both results and their ratio as `key`."""
+        job_run, reference_run = self.side_by_side(
+            *(
+                self.measurement(server, path, mode, concurrency, wrk.Load(), fresh)
+                for path, mode, fresh in (job, reference)
+            )
+        )
+        return {
+            "service": job_run,
+            "reference": reference_run,
+            key: ratio(job_run["rps"], reference_run["rps"]),
+        }
+
     def job_page(self, target: Target) -> dict[str, Any]:
         """job_page: 1,000-row pages of a finished 100,000-row job, and the synchronous /select
         of the same pages, in turns at 8 connections."""
@@ -374,29 +396,13 @@ class Bench:
             self.service, target, self.conn_tokens[target.name], fresh().auth
         )
         concurrency = job_bench.PAGE_CONNECTIONS
-        job, reference = self.side_by_side(
-            self.measurement(
-                self.service,
-                f"/v1/jobs/{job_id}/results/0",
-                "job_page",
-                concurrency,
-                wrk.Load(),
-                fresh,
-            ),
-            self.measurement(
-                self.service,
-                f"/v1/select/{target.name}",
-                "select_1000",
-                concurrency,
-                wrk.Load(),
-                fresh,
-            ),
+        measured = self.beside(
+            self.service,
+            concurrency,
+            (f"/v1/jobs/{job_id}/results/0", "job_page", fresh),
+            (f"/v1/select/{target.name}", "select_1000", fresh),
+            "job_vs_select_1000",
         )
-        measured = {
-            "service": job,
-            "reference": reference,
-            "job_vs_select_1000": ratio(job["rps"], reference["rps"]),
-        }
         return {str(concurrency): measured}
 
     def job_submit_rq(self, target: Target) -> dict[str, Any]:
@@ -427,30 +433,11 @@ class Bench:
                 drains.append(job_bench.burst(env))
                 return fresh()
 
-            concurrency = job_bench.SUBMIT_CONNECTIONS
-            job, reference = self.side_by_side(
-                self.measurement(
-                    api,
-                    f"/v1/jobs/select/{target.name}",
-                    "select_pk",
-                    concurrency,
-                    wrk.Load(),
-                    fresh,
-                ),
-                self.measurement(
-                    api, f"/v1/select/{target.name}", "select_pk", concurrency, wrk.Load(), drained
-                ),
-            )
+            measured = self.submits_beside(api, target, fresh, drained)
             drains.append(job_bench.burst(env))
         finally:
             api.stop()
-        measured = {
-            "service": job,
-            "reference": reference,
-            "job_vs_select_pk": ratio(job["rps"], reference["rps"]),
-            "drain_seconds": drains,
-        }
-        return {str(concurrency): measured}
+        return {str(job_bench.SUBMIT_CONNECTIONS): {**measured, "drain_seconds": drains}}
 
     def job_cancel(self, target: Target) -> dict[str, Any]:
         """job_cancel on one target: the cancel call to the statement gone, per sample."""
@@ -471,33 +458,26 @@ class Bench:
             drains.append(job_bench.queue_drained(self.service, load.auth))
             return load
 
-        concurrency = job_bench.SUBMIT_CONNECTIONS
-        job, reference = self.side_by_side(
-            self.measurement(
-                self.service,
-                f"/v1/jobs/select/{target.name}",
-                "select_pk",
-                concurrency,
-                wrk.Load(),
-                fresh,
-            ),
-            self.measurement(
-                self.service,
-                f"/v1/select/{target.name}",
-                "select_pk",
-                concurrency,
-                wrk.Load(),
-                drained,
-            ),
-        )
+        measured = self.submits_beside(self.service, target, fresh, drained)
         drains.append(job_bench.queue_drained(self.service, fresh().auth))
-        measured = {
-            "service": job,
-            "reference": reference,
-            "job_vs_select_pk": ratio(job["rps"], reference["rps"]),
-            "drain_seconds": drains,
-        }
-        return {str(concurrency): measured}
+        return {str(job_bench.SUBMIT_CONNECTIONS): {**measured, "drain_seconds": drains}}
+
+    def submits_beside(
+        self,
+        server: Server,
+        target: Target,
+        fresh: Callable[[], wrk.Load],
+        drained: Callable[[], wrk.Load],
+    ) -> dict[str, Any]:
+        """select_pk's body as job submits, beside the synchronous select_pk (each of whose
+        loads is `drained`: made once the submitted jobs have run)."""
+        return self.beside(
+            server,
+            job_bench.SUBMIT_CONNECTIONS,
+            (f"/v1/jobs/select/{target.name}", "select_pk", fresh),
+            (f"/v1/select/{target.name}", "select_pk", drained),
+            "job_vs_select_pk",
+        )
 
 
 def median_stream(samples: list[dict[str, Any]]) -> dict[str, Any]:

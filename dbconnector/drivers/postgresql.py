@@ -8,6 +8,7 @@ A connection string's `schema` becomes the search_path the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Insert, text
@@ -187,14 +188,9 @@ class PostgreSQLDriver(Driver):
         """COPY ... FROM STDIN in text format: the server parses each value as its column's
         type, so values from any source driver (SQLite's ISO dates, MySQL's 0/1) load as
         they are."""
-        names = ", ".join(conn.dialect.identifier_preparer.quote_identifier(c) for c in columns)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        finally:
-            cursor.close()
+        with _copy_from_stdin(conn, table, columns) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     # --- PostgreSQL to PostgreSQL: COPY out piped into COPY in ------------------------------
 
@@ -222,14 +218,9 @@ class PostgreSQLDriver(Driver):
     def copy_in(
         self, conn: Connection, table: str, columns: Sequence[str], chunks: Iterable[Any]
     ) -> None:
-        names = ", ".join(conn.dialect.identifier_preparer.quote_identifier(c) for c in columns)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for chunk in chunks:
-                    copy.write(chunk)
-        finally:
-            cursor.close()
+        with _copy_from_stdin(conn, table, columns) as copy:
+            for chunk in chunks:
+                copy.write(chunk)
 
     def message(self, error: BaseException) -> str:
         diag = getattr(error, "diag", None)
@@ -285,3 +276,15 @@ class _FirstRow:
 def _regclass_name(schema: str | None, name: str) -> str:
     """'"schema"."table"' for to_regclass(); identifier parts never hold a double quote."""
     return f'"{schema}"."{name}"' if schema else f'"{name}"'
+
+
+@contextmanager
+def _copy_from_stdin(conn: Connection, table: str, columns: Sequence[str]) -> Iterator[Any]:
+    """psycopg's COPY ... FROM STDIN into `table` (quoted already) and its quoted columns."""
+    names = ", ".join(conn.dialect.identifier_preparer.quote_identifier(c) for c in columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            yield copy
+    finally:
+        cursor.close()

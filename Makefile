@@ -10,6 +10,13 @@ export PORT ?= 8000
 export DBCONNECTOR_DEMO ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
+# A failed step of a pipe fails the recipe, so an install can be filtered for noise and still stop
+# `make` with pip's own error.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+# pip's warnings about this machine's unreachable extra package folders, and nothing else.
+QUIET_PIP = { grep -v "is ignored" || true; }
+
 .PHONY: install run test lint layout format bench soak fuzz security audit lock clean
 
 # Exact versions with hashes (pip-compile): runtime.txt is what the image ships, test.txt adds the
@@ -21,13 +28,17 @@ COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# The locked versions, hash-checked (pip refuses hashes in a -c constraints file, and a lock that
-# misses a dependency of setup.cfg fails `pip check`: then run `make lock`), then the project and
-# the client package, both editable.
+# The lock is complete, so it is installed as it stands and nothing is resolved: --no-deps keeps
+# pip from looking up a dependency (or an extra) again on the index. The lock holds pip,
+# setuptools and wheel too, so neither the stock pip of `python3 -m venv` nor anything published
+# after the lock was made changes the result. pip check then proves the set is whole
+# (a miss means `make lock`). The project and the client are installed editable on the locked
+# setuptools, without a build environment of their own.
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml client/pyproject.toml $(LOCKS)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt 2>&1 \
-		| grep -v "is ignored" || true
-	$(BIN)/python -m pip install --quiet --no-deps -e . -e ./client 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/test.txt 2>&1 \
+		| $(QUIET_PIP)
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation \
+		-e . -e ./client 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -m pip check
 	$(BIN)/python -c "import dbconnector, dbconnector_client, pytest, hypothesis"
 	touch $@
@@ -74,7 +85,7 @@ audit: install
 # Refresh the locks after a change to setup.cfg's dependencies (UPGRADE=1: newest allowed versions).
 # Only pip-tools is needed, so this works while `make install` fails on a lock that is out of date.
 $(BIN)/pip-compile: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4' 2>&1 | $(QUIET_PIP)
 
 lock: $(BIN)/pip-compile
 	$(COMPILE) $(if $(UPGRADE),--upgrade) -o requirements/runtime.txt setup.cfg

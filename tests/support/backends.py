@@ -168,7 +168,8 @@ class PostgresBackend(Backend):
         with self.engine.connect() as conn:
             conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'dbconnector' AND pid <> pg_backend_pid()"
+                "WHERE application_name = 'dbconnector' AND datname = current_database() "
+                "AND pid <> pg_backend_pid()"
             )
             conn.commit()
 

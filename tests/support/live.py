@@ -15,7 +15,9 @@ MYSQL_URL = os.environ.get("DBCONNECTOR_TEST_MYSQL_URL", "mysql+pymysql://root@1
 REDIS_URL = os.environ.get("DBCONNECTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The job tests' RQ queues: another database of the same server, since the flood tests empty
 # theirs (each job test still takes a queue name of its own).
-JOBS_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"
+JOBS_REDIS_URL = os.environ.get(
+    "DBCONNECTOR_TEST_JOBS_REDIS_URL", REDIS_URL.rsplit("/", 1)[0] + "/14"
+)
 
 
 def in_ci() -> bool:

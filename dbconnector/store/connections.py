@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import BadRequest
@@ -120,6 +120,19 @@ class ConnectionStore:
             query = query.limit(limit).offset((page or 0) * limit)
         return [self._record(row) for row in conn.execute(query)]
 
+    def search(
+        self, conn: Connection, text: str, offset: int, limit: int
+    ) -> tuple[list[ConnectionRecord], int]:
+        """A page of the connections whose name contains `text` (all when empty), sorted by ID,
+        and how many match: two statements, however many connections there are."""
+        query = select(*_COLUMNS)
+        counted = select(func.count()).select_from(connections)
+        if text:
+            matches = connections.c.name.contains(text, autoescape=True)
+            query, counted = query.where(matches), counted.where(matches)
+        rows = conn.execute(query.order_by(connections.c.id).offset(offset).limit(limit))
+        return [self._record(row) for row in rows], int(conn.execute(counted).scalar_one())
+
     def granted_to(self, conn: Connection, user_id: int) -> list[ConnectionRecord]:
         query = (
             select(*_COLUMNS)
@@ -176,6 +189,10 @@ class ConnectionStore:
     @staticmethod
     def remove(conn: Connection, record: ConnectionRecord) -> None:
         conn.execute(delete(connections).where(connections.c.id == record.id))
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(connections)).scalar_one())
 
 
 def users_of(conn: Connection, connection_id: int) -> list[User]:

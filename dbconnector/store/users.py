@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, true, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.roles import Role
@@ -94,6 +94,30 @@ def list_page(conn: Connection, page: int | None, limit: int | None) -> list[Use
     if limit is not None:
         query = query.limit(limit).offset((page or 0) * limit)
     return [from_row(row) for row in conn.execute(query)]
+
+
+def search(conn: Connection, text: str, offset: int, limit: int) -> tuple[list[User], int]:
+    """A page of the users whose username contains `text` (all when empty), sorted by ID, and
+    how many match: two statements, however many users there are."""
+    query = select(*COLUMNS)
+    counted = select(func.count()).select_from(users)
+    if text:
+        matches = users.c.username.contains(text, autoescape=True)
+        query, counted = query.where(matches), counted.where(matches)
+    rows = conn.execute(query.order_by(users.c.id).offset(offset).limit(limit))
+    return [from_row(row) for row in rows], int(conn.execute(counted).scalar_one())
+
+
+def names(conn: Connection, ids: set[int]) -> dict[int, str]:
+    """id -> username for the given ids (deleted users are missing)."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(ids)))
+    return {row.id: row.username for row in rows}
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
 
 
 def create(

@@ -43,6 +43,7 @@ def page(
     action: str | None,
     before: int | None,
     limit: int,
+    outcome: str | None = None,
 ) -> Sequence[AuditLine]:
     """Up to `limit` lines older than id `before`, newest first; `action` matches exactly, or
     as a prefix when it ends with a dot ("user." finds user.create, user.update...)."""
@@ -55,6 +56,8 @@ def page(
             query = query.where(column.startswith(action, autoescape=True))
         else:
             query = query.where(column == action)
+    if outcome is not None:
+        query = query.where(audit_events.c.outcome == outcome)
     if before is not None:
         query = query.where(audit_events.c.id < before)
     rows = conn.execute(query.order_by(audit_events.c.id.desc()).limit(limit)).all()

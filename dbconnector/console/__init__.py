@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from . import dashboard, session, signin
+from . import audit, connections, dashboard, jobs, session, signin, users
 from .pages import bp
 
 # Styles and images from this service only, forms posting only to it, nothing framed or run.
@@ -19,7 +19,7 @@ POLICY = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 
-__all__ = ["POLICY", "dashboard", "init_app", "signin"]
+__all__ = ["POLICY", "audit", "connections", "dashboard", "init_app", "jobs", "signin", "users"]
 
 
 def init_app(app: Flask) -> None:

@@ -13,6 +13,10 @@ def test_the_owner_signs_in_and_every_page_answers(env, console_as):
     browser = console_as(env)
     for path, heading in [
         ("/console/dashboard", "Dashboard"),
+        ("/console/users", "Users"),
+        ("/console/connections", "Connections"),
+        ("/console/jobs", "Jobs"),
+        ("/console/audit", "Audit"),
     ]:
         page = browser.get(path)
         html = page.get_data(as_text=True)
@@ -29,11 +33,13 @@ def test_a_read_user_cannot_sign_in_and_gets_no_session(env, console_as):
     assert answer.status_code == 403
     assert "Not allowed." in answer.get_data(as_text=True)
     assert "sid" not in _session_fields(browser)
-    page = browser.get("/console/dashboard")
+    page = browser.get("/console/users")
     assert page.status_code == 303 and page.headers["Location"] == "/console/"
     # a bearer token opens no console page either
-    assert env.owner.get("/console/dashboard").status_code == 303
-    assert reader.userid
+    assert env.owner.get("/console/audit").status_code == 303
+    owner = console_as(env)
+    audit = owner.get("/console/audit?action=console.sign_in").get_data(as_text=True)
+    assert "refused" in audit and f"user_id: {reader.userid}" in audit
 
 
 def test_wrong_passwords_disabled_users_and_outside_addresses_are_refused(env, console_as):
@@ -88,26 +94,26 @@ def test_sign_out_ends_the_session_on_the_server(env, console_as):
     assert out.status_code == 303 and out.headers["Location"] == "/console/"
     replay = console_as(env, None)
     replay.client.set_cookie("dbc_console", kept, path="/console")
-    assert replay.get("/console/dashboard").status_code == 303
+    assert replay.get("/console/users").status_code == 303
 
 
 def test_a_session_ends_after_the_users_token_lifetime_idle(env, console_as, clock):
     env.user(Role.ADMIN, username="brief@example.org", ttl="60s")
     browser = console_as(env, "brief@example.org", "User-Password-1")
     clock.shift(50)
-    assert browser.get("/console/dashboard").status_code == 200  # activity keeps it
+    assert browser.get("/console/users").status_code == 200  # activity keeps it
     clock.shift(50)
-    assert browser.get("/console/dashboard").status_code == 200
+    assert browser.get("/console/users").status_code == 200
     clock.shift(61)
-    assert browser.get("/console/dashboard").status_code == 303
+    assert browser.get("/console/users").status_code == 303
 
 
 def test_the_idle_time_is_at_most_fifteen_minutes(env, console_as, clock):
     browser = console_as(env)  # the OWNER: the default 180 s
     clock.shift(179)
-    assert browser.get("/console/dashboard").status_code == 200
+    assert browser.get("/console/users").status_code == 200
     clock.shift(181)
-    assert browser.get("/console/dashboard").status_code == 303
+    assert browser.get("/console/users").status_code == 303
 
 
 def test_a_rotated_key_keeps_signed_in_browsers(make_env, console_as, tmp_path):
@@ -122,13 +128,13 @@ def test_a_rotated_key_keeps_signed_in_browsers(make_env, console_as, tmp_path):
     )
     again = console_as(rotated, None)
     again.client.set_cookie("dbc_console", kept, path="/console")
-    assert again.get("/console/dashboard").status_code == 200
+    assert again.get("/console/users").status_code == 200
     stranger = make_env(
         database_url=settings.database_url, secret_key="an-unrelated-secret-key-0123456789"
     )
     other = console_as(stranger, None)
     other.client.set_cookie("dbc_console", kept, path="/console")
-    assert other.get("/console/dashboard").status_code == 303
+    assert other.get("/console/users").status_code == 303
     assert KeyRing.of("x" * 16).derived("console-session") != KeyRing.of("y" * 16).derived(
         "console-session"
     )

@@ -13,9 +13,10 @@ from flask import Flask, Response
 from . import audit, connections, dashboard, jobs, session, signin, users
 from .pages import bp
 
-# Styles and images from this service only, forms posting only to it, nothing framed or run.
+# Styles and images from this service only (and the empty data: icon), forms posting only to
+# it, nothing framed or run.
 POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 

@@ -14,6 +14,7 @@ from ..store.db import read
 from .pages import bp, page
 
 LATEST = 5
+WORKER_THREAD = "dbc-job-worker"  # execution/jobs/worker.py names its threads so
 
 
 @bp.get("/dashboard")
@@ -52,8 +53,10 @@ def _workers(svc: Services) -> str:
             return f"ok: on Redis, {workers.broker.depth()} queued"
         except Exception:  # the page still answers while Redis is away
             return "failing: the job broker does not answer"
-    alive = sum(thread.is_alive() for thread in workers.threads)
-    return f"ok: {alive} threads" if alive else "none running in this process"
+    alive = sum(
+        thread.is_alive() and thread.name.startswith(WORKER_THREAD) for thread in workers.threads
+    )
+    return f"ok: {alive} worker threads" if alive else "none running in this process"
 
 
 def _flood(svc: Services) -> str:

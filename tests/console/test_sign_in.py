@@ -3,6 +3,8 @@ checks; the cookie's flags; signing out, idling out and key rotation."""
 
 from __future__ import annotations
 
+import re
+
 from dbconnector.auth.roles import Role
 from dbconnector.console import POLICY
 from dbconnector.lib.keys import KeyRing
@@ -40,6 +42,29 @@ def test_a_read_user_cannot_sign_in_and_gets_no_session(env, console_as):
     owner = console_as(env)
     audit = owner.get("/console/audit?action=console.sign_in").get_data(as_text=True)
     assert "refused" in audit and f"user_id: {reader.userid}" in audit
+
+
+def test_every_page_but_sign_in_needs_a_session(env, console_as):
+    browser = console_as(env, None)
+    values = {"user_id": "1", "token": "45826BE6-1E29-CC64-B49E-550B9610C2EA", "job_id": "x"}
+    checked = 0
+    for rule in env.app.url_map.iter_rules():
+        if not rule.endpoint.startswith("console.") or rule.endpoint in {
+            "console.sign_in",
+            "console.static",
+        }:
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = re.sub(rf"<(?:\w+:)?{name}>", values[name], path)
+        bearer = {"Authorization": f"Bearer {env.owner.token}"}
+        if "GET" in rule.methods:
+            answer = browser.get(path, headers=bearer)
+            assert answer.status_code == 303 and answer.headers["Location"] == "/console/", path
+        if "POST" in rule.methods:
+            assert browser.post(path, {"name": "x"}, headers=bearer).status_code == 403, path
+        checked += 1
+    assert checked >= 15
 
 
 def test_wrong_passwords_disabled_users_and_outside_addresses_are_refused(env, console_as):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import BadRequest
 from . import connstring
-from .db import utcnow
+from .db import matching_page, utcnow
 from .secrets import SecretBox
 from .tables import connections, grants, users
 from .users import COLUMNS as user_columns
@@ -123,15 +123,9 @@ class ConnectionStore:
     def search(
         self, conn: Connection, text: str, offset: int, limit: int
     ) -> tuple[list[ConnectionRecord], int]:
-        """A page of the connections whose name contains `text` (all when empty), sorted by ID,
-        and how many match: two statements, however many connections there are."""
-        query = select(*_COLUMNS)
-        counted = select(func.count()).select_from(connections)
-        if text:
-            matches = connections.c.name.contains(text, autoescape=True)
-            query, counted = query.where(matches), counted.where(matches)
-        rows = conn.execute(query.order_by(connections.c.id).offset(offset).limit(limit))
-        return [self._record(row) for row in rows], int(conn.execute(counted).scalar_one())
+        """A page of the connections whose name contains `text`, and how many match."""
+        rows, total = matching_page(conn, _COLUMNS, connections.c.name, text, offset, limit)
+        return [self._record(row) for row in rows], total
 
     def granted_to(self, conn: Connection, user_id: int) -> list[ConnectionRecord]:
         query = (

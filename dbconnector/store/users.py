@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth.roles import Role
 from ..errors import BadRequest
-from .db import utcnow
+from .db import matching_page, utcnow
 from .tables import users
 
 DUPLICATE_USERNAME = "Username already exists."
@@ -97,15 +97,9 @@ def list_page(conn: Connection, page: int | None, limit: int | None) -> list[Use
 
 
 def search(conn: Connection, text: str, offset: int, limit: int) -> tuple[list[User], int]:
-    """A page of the users whose username contains `text` (all when empty), sorted by ID, and
-    how many match: two statements, however many users there are."""
-    query = select(*COLUMNS)
-    counted = select(func.count()).select_from(users)
-    if text:
-        matches = users.c.username.contains(text, autoescape=True)
-        query, counted = query.where(matches), counted.where(matches)
-    rows = conn.execute(query.order_by(users.c.id).offset(offset).limit(limit))
-    return [from_row(row) for row in rows], int(conn.execute(counted).scalar_one())
+    """A page of the users whose username contains `text`, and how many match."""
+    rows, total = matching_page(conn, COLUMNS, users.c.username, text, offset, limit)
+    return [from_row(row) for row in rows], total
 
 
 def names(conn: Connection, ids: set[int]) -> dict[int, str]:

@@ -45,14 +45,17 @@ class ConsoleCookies(SecureCookieSessionInterface):
 
 
 def plain_loopback(req: Request) -> bool:
-    if req.scheme != "http":
+    """Plain HTTP between a browser and a server both on loopback (the same machine, or an SSH
+    tunnel's end): the one case where the cookie cannot be Secure and need not be."""
+    if req.scheme != "http" or not _loopback(req.remote_addr or ""):
         return False
-    host = req.host.rpartition(":")[0] if not req.host.endswith("]") else req.host
-    host = host.strip("[]") or req.host
-    if host == "localhost":
-        return True
+    host = req.host.rsplit(":", 1)[0] if not req.host.endswith("]") else req.host
+    return host == "localhost" or _loopback(host.strip("[]"))
+
+
+def _loopback(address: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
 

@@ -107,8 +107,12 @@ def test_the_cookie_is_httponly_strict_and_secure_off_loopback(env, console_as):
     cookie = answer.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
     assert "Secure" not in cookie  # plain HTTP on loopback: the docs' one exception
-    for base in ("http://console.example.org", "https://localhost"):
-        remote = console_as(env, None, base_url=base)
+    for base, address in [
+        ("http://console.example.org", "127.0.0.1"),
+        ("https://localhost", "127.0.0.1"),
+        ("http://localhost", "10.1.2.3"),  # a proxy that kept Host but is not trusted
+    ]:
+        remote = console_as(env, None, base_url=base, addr=address)
         assert "; Secure" in remote.sign_in(*OWNER).headers["Set-Cookie"], base
 
 

@@ -137,7 +137,7 @@ def test_a_session_ends_after_the_users_token_lifetime_idle(env, console_as, clo
     assert browser.get("/console/users").status_code == 303
 
 
-def test_the_idle_time_is_at_most_fifteen_minutes(env, console_as, clock):
+def test_without_a_ttl_the_idle_time_is_the_access_token_lifetime(env, console_as, clock):
     browser = console_as(env)  # the OWNER: the default 180 s
     clock.shift(179)
     assert browser.get("/console/users").status_code == 200

@@ -107,6 +107,16 @@ def test_metadata_store_end_to_end(store_env):
     assert env.owner.get("/v1/connections").get_json() == []
 
 
+@pytest.mark.parametrize("same_id", [False, True])
+def test_a_deleted_users_token_is_refused_after_a_new_admin(store_env, same_id):
+    """leaver's token, after leaver is deleted and new-admin created (then, to stand for a
+    reused id, moved onto leaver's id): 401 Bad Token, not new-admin's rights."""
+    leaver, new_id = store_env.leaver_after_new_admin(same_id=same_id)
+    assert (new_id == leaver.userid) is same_id
+    answer = leaver.get("/v1/users")
+    assert answer.status_code == 401 and answer.get_json() == {"error": "Bad Token"}
+
+
 def test_last_owner_is_kept_under_concurrent_demotions(pg_env):
     """Two OWNERs demote each other at the same moment: row locks keep one of them an OWNER."""
     env = pg_env

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from sqlalchemy import URL, Connection, Dialect, Engine, event
 from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
 
-from .base import Driver, ResultSink, Target, drain
+from .base import Driver, Endpoint, ResultSink, Target, drain
 from .confinement import rules_for
 from .transfer_values import TO_SQLITE
 
@@ -118,6 +118,9 @@ class SQLiteDriver(Driver):
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         return {"timeout": target.connect_timeout, "check_same_thread": False}
+
+    def endpoints(self, spec: Any) -> list[Endpoint]:
+        return []  # a file, checked by confinement.sqlite_file
 
     def make_engine(self, target: Target, settings: Any) -> Engine:
         rules = rules_for(settings)

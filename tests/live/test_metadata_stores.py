@@ -191,6 +191,18 @@ def _specs(url: str) -> dict[str, dict]:
         },
         "another driver": {"driver": "mysql", "host": "127.0.0.1", "port": 5432, **base},
         "undeclared": {"host": "127.0.0.1", "port": 5432, **base},
+        # libpq tries every host of a list, and takes the user's name for a missing database
+        "host list": {
+            "driver": "postgresql",
+            "host": "nonexistent.invalid,127.0.0.1",
+            "port": 5432,
+            **base,
+        },
+        "database from the user": {
+            "driver": "postgresql",
+            "host": "127.0.0.1",
+            "user": base["database"],
+        },
     }
 
 
@@ -210,13 +222,14 @@ def test_the_postgresql_metadata_store_is_never_a_target(pg_env, postgres_server
     assert changed.get_json() == {"error": METADATA_SERVER}
 
     svc = env.services
-    with write(svc.engine) as conn:  # a row an unfixed version accepted
-        old = svc.connections.create(
-            conn, name="old", connection_string=json.dumps(specs["address"])
-        )
     escalate = f"UPDATE users SET role = 4096 WHERE username = '{admin.username}'"
-    answer = admin.post("/v1/query/postgresql", {"token": old, "statement": escalate})
-    assert answer.status_code == 400 and answer.get_json() == {"error": METADATA_SERVER}
+    for form in ("address", "host list"):
+        with write(svc.engine) as conn:  # a row an unfixed version accepted
+            old = svc.connections.create(
+                conn, name=f"old {form}", connection_string=json.dumps(specs[form])
+            )
+        answer = admin.post("/v1/query/postgresql", {"token": old, "statement": escalate})
+        assert answer.status_code == 400 and answer.get_json() == {"error": METADATA_SERVER}
     roles = {u["Username"]: u["Role"] for u in env.owner.get("/v1/users").get_json()}
     assert roles[admin.username] == int(Role.ADMIN) and roles[OWNER[0]] == int(Role.OWNER)
     fine = admin.post("/v1/query/postgresql", {"token": token, "statement": "SELECT 1 AS one"})

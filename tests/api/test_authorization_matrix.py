@@ -129,7 +129,7 @@ def lists_token(cell: Cell) -> Callable[[Any], bool]:
 
 
 def connection_record(cell: Cell, role: int) -> Callable[[Any], bool]:
-    # Below ADMIN a SQLite target's server path is masked like a credential.
+    # Below ADMIN a target's location (here a SQLite file's path) is masked like a credential.
     shown = "target-" if is_admin(role) else '"database": "*****"'
 
     def check(body: Any) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from limits import parse_many
 
 from .lib.keys import KeyRing
+from .lib.private import private_dir
 
 
 class ConfigError(ValueError):
@@ -282,7 +283,7 @@ def _check_previous_keys(current: str, previous: tuple[str, ...]) -> None:
 
 def _local_secret(data_dir: Path) -> str:
     """A random key created once in the data dir (mode 0600) so restarts keep tokens and secrets."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "secret_key"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

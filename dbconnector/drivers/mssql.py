@@ -13,7 +13,7 @@ same TDS protocol.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pymssql
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Dialect, Engine, Insert
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql, MSIdentifierPreparer_pymssql
 
-from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .base import Driver, Endpoint, ProcedureCall, ResultSink, Target, drain, whole_seconds
 from .transfer_values import JSON
 
 # SQL Server takes at most 2,100 parameters and 1,000 VALUES rows per statement.
@@ -93,6 +93,18 @@ class MSSQLDriver(Driver):
     engine_options = {"supports_comments": False}
     # pymssql's lower layer raises these directly (e.g. on a connection a timeout killed).
     extra_errors = (pymssql._mssql.MSSQLException,)
+
+    def endpoints(self, spec: Mapping[str, Any]) -> list[Endpoint]:
+        """FreeTDS reads `host,port`, `host:port` and `host\\instance`; an instance's port comes
+        from the server's browser, and a login without a database gets its default one: either
+        unknown here (None)."""
+        server = str(spec.get("host") or spec.get("server") or "")
+        host, _, port_text = server.replace(",", ":").partition(":")
+        host, _, instance = host.partition("\\")
+        port = spec.get("port") or (int(port_text) if port_text.strip().isdigit() else None)
+        if port is None and not instance:
+            port = self.default_port
+        return [Endpoint(host.strip(), port, spec.get("database") or None)]
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         options = target.options

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, event, text
 
 from ..errors import BadRequest
 from ..sql.transfer_types import ColumnKind
-from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .base import Driver, Endpoint, ProcedureCall, ResultSink, Target, drain, whole_seconds
 from .transfer_values import TO_MYSQL
 
 _TIMEOUT_CODES = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, killed
@@ -70,6 +70,12 @@ class MySQLDriver(Driver):
         if not url.database and spec.get("schema"):
             url = url.set(database=spec["schema"])
         return url
+
+    def endpoints(self, spec: Mapping[str, Any]) -> list[Endpoint]:
+        # PyMySQL connects to localhost when no host is named; schema names the database too.
+        host = str(spec.get("host") or spec.get("server") or "localhost")
+        database = spec.get("database") or spec.get("schema") or None
+        return [Endpoint(host, spec.get("port") or self.default_port, database)]
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         options = target.options

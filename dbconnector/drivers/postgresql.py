@@ -7,17 +7,18 @@ A connection string's `schema` becomes the search_path the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from psycopg import pq
 from sqlalchemy import Connection, Insert, text
 from sqlalchemy import column as sa_column
 
 from ..errors import BadRequest
 from ..sql.identifiers import quoted
 from ..sql.transfer_types import ColumnKind
-from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .base import Driver, Endpoint, ProcedureCall, ResultSink, Target, drain, whole_seconds
 from .transfer_values import JSON
 
 _LIBPQ_OPTIONS = frozenset(
@@ -55,6 +56,24 @@ class PostgreSQLDriver(Driver):
         }
         args.update({k: v for k, v in target.options.items() if k in _LIBPQ_OPTIONS})
         return args
+
+    def endpoints(self, spec: Mapping[str, Any]) -> list[Endpoint]:
+        """libpq tries every host of a comma list (and any PGHOSTADDR), takes what the string
+        leaves out from the PG* variables, and defaults the database to the user name."""
+        defaults = {
+            option.keyword.decode(): option.val.decode() if option.val else ""
+            for option in pq.Conninfo.get_defaults()
+        }
+        user = spec.get("user") or spec.get("username") or defaults["user"]
+        database = spec.get("database") or defaults["dbname"] or user
+        hosts = str(spec.get("host") or spec.get("server") or defaults["host"]).split(",")
+        hosts += [address for address in defaults["hostaddr"].split(",") if address]
+        ports = [spec["port"]] if spec.get("port") else defaults["port"].split(",")
+        return [
+            Endpoint(host.strip(), int(port) if str(port).strip() else self.default_port, database)
+            for host in hosts
+            for port in ports
+        ]
 
     def insert_identity(self, conn: Connection, statement: Insert, params: dict) -> Any:
         column = self._identity_column(conn, statement)

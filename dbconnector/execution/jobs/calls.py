@@ -27,6 +27,7 @@ from ...telemetry.metrics import JOB_BROKER_DEPTH, job_counts
 from ...telemetry.requestlog import audit
 from ..results import dumps
 from . import pages
+from .sealed import unseal
 from .worker import JobWorkers
 
 JOB_NOT_FOUND = "Job not found"
@@ -85,13 +86,13 @@ def delete(job_id: str) -> dict[str, Any]:
 def results(job_id: str) -> Response:
     svc = services()
     row = _readable(svc, job_id)
-    return Response(row.summary, mimetype=JSON)
+    return Response(unseal(svc.box, row.summary), mimetype=JSON)
 
 
 def result_page(job_id: str, number: str, args: dict[str, Any]) -> Response:
     svc = services()
     row = _readable(svc, job_id)
-    sets = json.loads(row.summary)["resultSets"]
+    sets = json.loads(unseal(svc.box, row.summary) or "{}")["resultSets"]
     index = int(number) if number.isascii() and number.isdigit() and len(number) < 6 else -1
     if not 0 <= index < len(sets):
         raise Missing(f"The job has no result set {number[:10]}")
@@ -211,7 +212,7 @@ def describe(row: Any, svc: Services) -> dict[str, Any]:
         duration: int | None = int((end - _aware(started)).total_seconds() * 1000)
     else:
         duration = None
-    summary = json.loads(row.summary) if row.summary else {"resultSets": []}
+    summary = json.loads(unseal(svc.box, row.summary) or '{"resultSets": []}')
     expires = row.expires_at
     status = job_store.public(row.status)
     if status == job_store.SUCCEEDED and expires is not None and _aware(expires) <= _now(svc):
@@ -229,7 +230,7 @@ def describe(row: Any, svc: Services) -> dict[str, Any]:
         "durationMs": duration,
         "resultSets": len(summary["resultSets"]),
         "rows": int(row.rows),
-        "error": row.error,
+        "error": unseal(svc.box, row.error),
     }
     if row.kind == "transfer":
         described["progress"] = summary.get("progress") or {"rowsRead": 0, "rowsWritten": 0}

@@ -38,6 +38,7 @@ from .cancel import Running
 from .connected import connected, database_errors
 from .pages import Cancelled, PageSpool
 from .queue import Queue
+from .sealed import seal
 from .timeouts import job_target
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,9 @@ def run_job(ctx: Context, job: Any, running: Running) -> str:
         job.id,
         status,
         pages=spool.held if status == job_store.SUCCEEDED else (),
-        error=error,
+        error=seal(svc.box, error),
         rows=rows,
-        summary=dumps(summary).decode(),
+        summary=seal(svc.box, dumps(summary).decode()),
         expires_at=ctx.queue.clock() + dt.timedelta(seconds=job.retain),
     )
     JOB_RUN_SECONDS.labels(job.kind, ended).observe(time.monotonic() - started)

@@ -77,6 +77,9 @@ class Settings:
     job_max_result_bytes: int = 1024**3
     job_max_rows: int = 10_000_000
     job_max_active: int = 10
+    # Jobs one user may have running at once across the instances, so one user cannot hold every
+    # worker thread; the rest wait queued.
+    job_max_running: int = 2
     job_lease_seconds: int = 30
     # Scale-out: jobs go on this Redis (RQ) to `dbconnector worker` processes (execution/jobs/).
     job_broker_url: str = ""
@@ -187,6 +190,9 @@ class Settings:
             ),
             job_max_rows=reader.int("DBCONNECTOR_JOB_MAX_ROWS", cls.job_max_rows, 1, 10**12),
             job_max_active=reader.int("DBCONNECTOR_JOB_MAX_ACTIVE", cls.job_max_active, 1, 10**6),
+            job_max_running=reader.int(
+                "DBCONNECTOR_JOB_MAX_RUNNING", cls.job_max_running, 1, 10**6
+            ),
             job_lease_seconds=reader.int(
                 "DBCONNECTOR_JOB_LEASE_SECONDS", cls.job_lease_seconds, 2, 3600
             ),

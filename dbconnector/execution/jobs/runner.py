@@ -132,7 +132,7 @@ def _execute(ctx: Context, job: Any, running: Running, spool: PageSpool) -> Any:
         if job.kind == "query":
             target.driver.run_batch(conn, plan.query(body), spool)
             return None
-        return target.driver.call_procedure(conn, plan.call(body), spool)
+        return target.driver.call_procedure(conn, plan.call(body, principal.role), spool)
 
 
 def _select(conn: Connection, statement: Any, spool: PageSpool) -> None:

@@ -53,6 +53,8 @@ class Settings:
     # Target databases.
     connect_timeout: float = 5.0
     statement_timeout: float = 30.0
+    # Seconds a request's body may take to arrive once its headers have (0: no bound).
+    body_timeout: float = 10.0
     select_max_rows: int = 0
     pool_size: int = 5
     pool_max_overflow: int = 10
@@ -159,6 +161,7 @@ class Settings:
             connect_timeout=reader.float(
                 "DBCONNECTOR_CONNECT_TIMEOUT", cls.connect_timeout, 0.5, 120
             ),
+            body_timeout=reader.float("DBCONNECTOR_BODY_TIMEOUT", cls.body_timeout, 0, 3600),
             statement_timeout=reader.float(
                 "DBCONNECTOR_STATEMENT_TIMEOUT", cls.statement_timeout, 0.1, 86400
             ),

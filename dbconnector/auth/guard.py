@@ -57,6 +57,13 @@ def principal_of(user: user_store.User) -> Principal:
     )
 
 
+def needs(principal: Principal, allowed: int, what: str) -> None:
+    """403 unless `principal` now holds one of `allowed`'s bits (for checks after the call's own,
+    e.g. when a job starts)."""
+    if not principal.role & allowed:
+        raise Forbidden(f"user {principal.id} (role {principal.role}) may not {what}")
+
+
 def load_principal(user_id: int) -> Principal | None:
     svc = services()
     svc.catch_up()

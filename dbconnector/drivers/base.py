@@ -67,6 +67,9 @@ class ProcedureCall:
     path: tuple[str, ...]
     params: Mapping[str, Any] = field(default_factory=dict)
     outputs: tuple[Output, ...] = ()
+    # Whether the caller may run the database's own routines (system schemas, extensions):
+    # they run SQL text or read files, which below FULL only /query's roles may do.
+    system_routines: bool = False
 
     @property
     def name(self) -> str:

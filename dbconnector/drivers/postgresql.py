@@ -15,7 +15,7 @@ from psycopg import pq
 from sqlalchemy import Connection, Insert, text
 from sqlalchemy import column as sa_column
 
-from ..errors import BadRequest
+from ..errors import BadRequest, SystemRoutine
 from ..sql.identifiers import quoted
 from ..sql.transfer_types import ColumnKind
 from .base import Driver, Endpoint, ProcedureCall, ResultSink, Target, drain, whole_seconds
@@ -106,7 +106,7 @@ class PostgreSQLDriver(Driver):
         self, conn: Connection, call: ProcedureCall, sink: ResultSink
     ) -> dict[str, Any]:
         path, params, outputs = call.path, call.params, call.outputs
-        kind = self._routine_kind(conn, path)
+        kind = self._routine_kind(conn, path, call.system_routines)
         preparer = conn.dialect.identifier_preparer
         name = ".".join(preparer.quote_identifier(p) for p in path)
         arguments = [f"{preparer.quote_identifier(k)} => %s" for k in params]
@@ -135,25 +135,29 @@ class PostgreSQLDriver(Driver):
             cursor.close()
 
     @staticmethod
-    def _routine_kind(conn: Connection, path: tuple[str, ...]) -> str:
+    def _routine_kind(conn: Connection, path: tuple[str, ...], system_routines: bool) -> str:
+        """The routine's kind, from the catalogue; refused when the caller may not run system
+        routines and any routine of that name the call may reach is one: in a system schema
+        (pg_catalog, information_schema, pg_*) or a member of an extension (dblink, ...)."""
         if len(path) > 2:
             raise BadRequest("procname may be schema.name at most")
         schema, name = (path[0], path[1]) if len(path) == 2 else (None, path[0])
-        kinds = (
-            conn.execute(
-                text(
-                    "SELECT DISTINCT p.prokind FROM pg_proc p "
-                    "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = :name AND "
-                    "(n.nspname = :schema OR "
-                    "(:schema IS NULL AND n.nspname = ANY(current_schemas(true))))"
-                ),
-                {"name": name, "schema": schema},
-            )
-            .scalars()
-            .all()
-        )
-        if not kinds:
+        found = conn.execute(
+            text(
+                "SELECT p.prokind, n.nspname IN ('pg_catalog', 'information_schema') "
+                "OR n.nspname LIKE 'pg\\_%' OR EXISTS (SELECT 1 FROM pg_depend d "
+                "WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') "
+                "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE p.proname = :name AND (n.nspname = :schema OR "
+                "(:schema IS NULL AND n.nspname = ANY(current_schemas(true))))"
+            ),
+            {"name": name, "schema": schema},
+        ).all()
+        if not found:
             raise BadRequest(f"procedure {'.'.join(path)} does not exist")
+        if not system_routines and any(system for _, system in found):
+            raise SystemRoutine(".".join(path))
+        kinds = {kind for kind, _ in found}
         if "p" in kinds:
             return "p"
         if "f" in kinds:

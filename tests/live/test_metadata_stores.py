@@ -244,9 +244,13 @@ def test_jobs_queue_and_pages_on_the_metadata_store(store_env, tmp_path, in_thre
     target = tmp_path / "jobs-target.db"
     build_demo_target(target)
     token = env.connection({"driver": "sqlite", "database": str(target)}, name="jobs-target")
+    # The last job is another user's: the owner's five stay running, and this app's worker
+    # starts no more of one user's jobs than DBCONNECTOR_JOB_MAX_RUNNING (2).
+    reader = env.user(Role.READ)
+    env.grant(token, reader)
     submitted = []
-    for _ in range(6):
-        answer = env.owner.post("/v1/jobs/select/sqlite", {"token": token, "table": "testTable"})
+    for caller in [env.owner] * 5 + [reader]:
+        answer = caller.post("/v1/jobs/select/sqlite", {"token": token, "table": "testTable"})
         assert answer.status_code == 202, answer.get_json()
         submitted.append(answer.get_json()["jobId"])
     # Three processes' queues racing for the first five: each job is claimed once.

@@ -2,7 +2,8 @@
 
 A job is visible to its submitter and to ADMIN/OWNER; to anyone else it does not exist (the same
 404 as an unknown id). Its results are readable only while the submitter is enabled and still
-holds the grant on the job's connection (ADMIN and OWNER need none).
+holds the grant on the job's connection (ADMIN and OWNER need none), and the reader still holds
+a role that may run that kind of job.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
 from ...app_state import Services, services
-from ...auth.guard import current, principal_of
+from ...auth import roles
+from ...auth.guard import current, needs, principal_of
 from ...errors import Conflict, Forbidden, Gone, Missing
 from ...store import connections as conn_store
 from ...store import jobs as job_store
@@ -191,6 +193,9 @@ def _readable(svc: Services, job_id: str) -> Any:
         submitter = principal_of(user)
         if not submitter.admin and not conn_store.has_grant(conn, user.id, row.connection_id):
             raise Forbidden(f"job {row.id}: its submitter no longer holds the grant")
+    # Under the reader's rights of now: a user demoted since the submit reads no more than its
+    # new role may run (a transfer's summary holds counts only).
+    needs(current(), roles.JOBS.get(row.kind, roles.SELECT), f"read job {row.id}'s results")
     return row
 
 

@@ -64,7 +64,7 @@ def refresh() -> tuple[dict[str, Any], int]:
     # user's unspent refresh tokens in its own transaction, so the compare-and-set then fails,
     # and a token that can be redeemed still carries the user's current generation.
     principal = load_principal(claim.user_id)
-    if principal is None:
+    if principal is None or principal.token_stamp != claim.stamp:
         raise Unauthorized(BAD_TOKEN)
     refused = _standing_refusal(principal)
     pair = tokens.new_pair(
@@ -73,6 +73,7 @@ def refresh() -> tuple[dict[str, Any], int]:
         claim.generation,
         svc.settings.access_ttl,
         svc.settings.refresh_ttl,
+        claim.stamp,
     )
     with write(svc.engine) as conn:
         redeemed = claim.redeem(conn)

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from ..app_state import services
-from ..errors import Forbidden, Unauthorized
+from ..errors import Unauthorized
 from ..store import users as user_store
 from ..store.db import read, write
 from ..store.users import User
 from .clientip import client_address, is_allowed
 from .passwords import burn_verify, hash_password, needs_rehash, verify_password
+
+log = logging.getLogger(__name__)
 
 INVALID_LOGIN = "Invalid username or password"
 
@@ -21,7 +25,7 @@ def count_attempt(username: str | None) -> None:
 
 def check_password(username: str, password: str) -> User:
     """The user, if the password is right, the account enabled and the caller's address on its
-    allowlist; Unauthorized or Forbidden otherwise."""
+    allowlist; Unauthorized (the same answer for each) otherwise."""
     svc = services()
     with read(svc.engine) as conn:
         user = user_store.get_by_username(conn, username)
@@ -31,10 +35,14 @@ def check_password(username: str, password: str) -> User:
         raise Unauthorized(INVALID_LOGIN)
     if not verify_password(password, user.password_hash):
         raise Unauthorized(INVALID_LOGIN)
+    # A refused user with the right password answers as a wrong password does: a different
+    # answer would confirm the password to whoever guessed it.
     if not user.enabled:
-        raise Forbidden(f"login by disabled user {user.id}")
+        log.info("401: login by disabled user %s", user.id)
+        raise Unauthorized(INVALID_LOGIN)
     if not is_allowed(client_address(), user.ipaddresses):
-        raise Forbidden(f"login by user {user.id} from an address outside its allowlist")
+        log.info("401: login by user %s from an address outside its allowlist", user.id)
+        raise Unauthorized(INVALID_LOGIN)
     return user
 
 

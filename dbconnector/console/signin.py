@@ -58,9 +58,6 @@ def sign_in() -> Any:
     except Unauthorized as refused:
         svc.audit("console.sign_in", outcome=REFUSED)
         return _form(refused.message, username, 401)
-    except Forbidden:
-        svc.audit("console.sign_in", outcome=REFUSED)
-        return _form(NOT_ALLOWED, username, 403)
     if not is_admin(user.role):
         svc.audit("console.sign_in", outcome=REFUSED, user_id=user.id)
         return _form(NOT_ALLOWED, username, 403)

@@ -10,6 +10,7 @@ from sqlalchemy import event, insert
 
 from dbconnector.store.db import utcnow, write
 from dbconnector.store.tables import users
+from dbconnector.store.users import new_token_stamp
 
 PAGES = [
     "/console/users",
@@ -38,6 +39,7 @@ def _fill(env, how_many_users: int, how_many_connections: int) -> None:  # type:
             "enabled": True,
             "role": 1,
             "ttl": "",
+            "token_stamp": new_token_stamp(),
             "created_at": now,
             "updated_at": now,
         }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..app_state import Services, services
+from ..execution.jobs import calls
 from ..store import audit as audit_store
 from ..store import connections as conn_store
 from ..store import jobs as job_store
@@ -26,7 +27,7 @@ def dashboard() -> Any:
             "Connections": conn_store.count(conn),
         }
         jobs = job_store.counts(conn)
-        failed = job_store.listing(conn, None, job_store.FAILED, 0, LATEST)
+        failed_rows = job_store.listing(conn, None, job_store.FAILED, 0, LATEST)
         refused = audit_store.page(
             conn, actor_id=None, action=None, before=None, limit=LATEST, outcome=audit_store.REFUSED
         )
@@ -39,7 +40,7 @@ def dashboard() -> Any:
         ],
         counts=counts,
         jobs=jobs,
-        failed=failed,
+        failed=[calls.describe(row, svc) for row in failed_rows],  # errors are sealed
         refused=refused,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dbconnector.auth.roles import Role
 from dbconnector.console.pages import PAGE_SIZE
+from dbconnector.store.seed import build_demo_target
 from tests.support.app import OWNER
 
 
@@ -34,8 +35,13 @@ def test_lines_filter_by_user_and_action_and_page(env, console_as):
     assert "No user is named ghost." in unknown and "No audit lines." in unknown
 
 
-def test_the_dashboard_shows_health_counts_and_failures(env, console_as):
-    env.connection(name="one")
+def test_the_dashboard_shows_health_counts_and_failures(env, console_as, tmp_path):
+    target = tmp_path / "targets" / "demo.db"
+    build_demo_target(target)
+    token = env.connection({"driver": "sqlite", "database": str(target)}, name="one")
+    failing = {"token": token, "statement": "SELECT * FROM no_such_table"}
+    assert env.owner.post("/v1/jobs/query/sqlite", failing).status_code == 202
+    env.services.jobs.run_one()
     browser = console_as(env, None)
     browser.sign_in(OWNER[0], "a-wrong-password")
     browser.sign_in(*OWNER)
@@ -45,3 +51,5 @@ def test_the_dashboard_shows_health_counts_and_failures(env, console_as):
     assert '<th scope="row">Users</th><td class="num">1</td>' in page
     assert '<th scope="row">Connections</th><td class="num">1</td>' in page
     assert "console.sign_in refused" in page
+    assert "no such table: no_such_table" in page  # the job's error, unsealed
+    assert '<th scope="row">Jobs failed</th><td class="num">1</td>' in page

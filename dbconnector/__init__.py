@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import console
 from .app_state import Services
 from .auth import tokens
 from .auth.flood import FloodGuard
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     tokens.init_app(app, settings.key_ring)
     error_handlers.init_app(app)
     _register_blueprints(app)
+    console.init_app(app)
     http_policy.init_app(app)
     workers.init_app(app)
     return app

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 from sqlalchemy import Engine
 
+from .auth.clientip import client_address
 from .auth.flood import FloodGuard
 from .auth.tokens import VerifiedTokens
 from .config import Settings
 from .lib.ttl_cache import TTLCache
+from .store import audit as audit_store
 from .store.connections import ConnectionStore
+from .store.db import utcnow
 from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
 from .telemetry.requestlog import audit
@@ -75,7 +78,25 @@ class Services:
             self.forget_user(user_id)
         if token is not None:
             self.forget_connection(token)
-        audit(action, **({"user_id": user_id} if user_id is not None else {}), **details)
+        self.audit(action, **({"user_id": user_id} if user_id is not None else {}), **details)
+
+    def audit(self, action: str, outcome: str = audit_store.OK, **fields: Any) -> None:
+        """The audit line of an admin action: logged, and kept in the metadata database for the
+        console's audit page (its own transaction, after the change committed)."""
+        line = audit(action, outcome=outcome, **fields)
+        audit_store.add(
+            self.engine,
+            {
+                "at": utcnow(),
+                "action": action,
+                "actor_id": line["actor_id"],
+                "via": line["via"],
+                "address": client_address(),
+                "outcome": outcome,
+                "request_id": line["request_id"],
+                "details": fields,
+            },
+        )
 
     def _tell_workers(self) -> None:
         if self.epoch is not None:

@@ -16,7 +16,8 @@ from flask import Flask
 
 from dbconnector.store.db import make_engine
 from dbconnector.store.migrate import upgrade
-from tests.support.app import Env, build_app
+from tests.support.app import OWNER, Env, build_app
+from tests.support.console import ConsoleClient
 from tests.support.servers import SERVED_SETTINGS
 
 
@@ -102,3 +103,21 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture
+def console_as():  # type: ignore[no-untyped-def]
+    """console_as(env, username=OWNER, password=...): a ConsoleClient signed in (asserted) to
+    env's app; console_as(env, None) one that is not signed in."""
+
+    def sign_in(
+        env: Env, username: str | None = OWNER[0], password: str = OWNER[1], **kwargs: Any
+    ) -> ConsoleClient:
+        browser = ConsoleClient(env.app, **kwargs)
+        if username is not None:
+            answer = browser.sign_in(username, password)
+            assert answer.status_code == 303, answer.get_data(as_text=True)
+            browser.get("/console/dashboard")
+        return browser
+
+    return sign_in

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Blueprint, request
 
 from ..app_state import services
+from ..auth import login as login_checks
 from ..auth import tokens
-from ..auth.clientip import client_address, is_allowed
+from ..auth.clientip import client_address
 from ..auth.guard import Principal, check_standing, load_principal
-from ..auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..store import users as user_store
-from ..store.db import read, write
+from ..store.db import write
 from .body import request_body
 from .responses import TOKENS, responds
 from .schemas import AuthRequest, RefreshRequest, load
 
 bp = Blueprint("auth", __name__)
-log = logging.getLogger(__name__)
 
-INVALID_LOGIN = "Invalid username or password"
 # Built once: a marshmallow schema holds no per-call state, and building one per call
 # was a tenth of a refresh.
 _AUTH_REQUEST, _REFRESH_REQUEST = AuthRequest(), RefreshRequest()
@@ -35,35 +32,13 @@ def login() -> tuple[dict[str, Any], int]:
     svc = services()
     body = request_body(request, "Missing authentication payload")
     username = body.get("username")
-    svc.flood.check_auth(client_address(), username if isinstance(username, str) else None)
+    login_checks.count_attempt(username if isinstance(username, str) else None)
     data = load(_AUTH_REQUEST, body)
-    with read(svc.engine) as conn:
-        user = user_store.get_by_username(conn, data["username"])
-    # Same work, same answer for an unknown user and a wrong password: no user enumeration.
-    if user is None:
-        burn_verify(data["password"], svc.settings.bcrypt_rounds)
-        raise Unauthorized(INVALID_LOGIN)
-    if not verify_password(data["password"], user.password_hash):
-        raise Unauthorized(INVALID_LOGIN)
-    # A refused user with the right password answers as a wrong password does: a different
-    # answer would confirm the password to whoever guessed it.
-    if not user.enabled:
-        log.info("401: login by disabled user %s", user.id)
-        raise Unauthorized(INVALID_LOGIN)
-    if not is_allowed(client_address(), user.ipaddresses):
-        log.info("401: login by user %s from an address outside its allowlist", user.id)
-        raise Unauthorized(INVALID_LOGIN)
-    rounds = svc.settings.bcrypt_rounds
-    # A hash of another cost (DBCONNECTOR_BCRYPT_ROUNDS changed) is replaced while we know the
-    # password; hashed outside the transaction, as bcrypt is slow by design.
-    rehashed = (
-        hash_password(data["password"], rounds)
-        if needs_rehash(user.password_hash, rounds)
-        else None
-    )
+    user = login_checks.check_password(data["username"], data["password"])
+    new_hash = login_checks.rehashed(user, data["password"])
     with write(svc.engine) as conn:
-        if rehashed:
-            user_store.set_password_hash(conn, user.id, rehashed)
+        if new_hash:
+            user_store.set_password_hash(conn, user.id, new_hash)
         pair = tokens.record_pair(conn, user, svc.settings.access_ttl, svc.settings.refresh_ttl)
     return pair.signed(), 200
 

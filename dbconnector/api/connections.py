@@ -8,45 +8,22 @@ from flask import Blueprint
 from sqlalchemy import Connection
 
 from ..app_state import services
-from ..auth.guard import Principal, current, requires
+from ..auth.guard import current, requires
 from ..auth.roles import ADMINS, ALL_ROLES, GRANT
-from ..errors import BadRequest, Forbidden, NotFound
-from ..execution.resolve import confined_connection_string
+from ..errors import Forbidden, NotFound
+from ..manage import connections as manage_connections
 from ..store import connections as conn_store
-from ..store import users as user_store
 from ..store.connections import ConnectionRecord
-from ..store.db import read, write
-from ..store.users import User
+from ..store.db import read
 from .common import accepts, creates
 from .responses import CONN_TOKEN, CONNECTIONS, EMPTY, USERS, responds
 from .schemas import ConnectionCreate, ConnectionUpdate, PageQuery
 
 bp = Blueprint("connections", __name__)
 
-TOKEN_NOT_FOUND = "connToken not found"  # noqa: S105 - a message, not a secret
-
 
 def _record(conn: Connection, token: str) -> ConnectionRecord:
-    record = services().connections.by_token(conn, token)
-    if record is None:
-        raise NotFound(TOKEN_NOT_FOUND)
-    return record
-
-
-def _record_and_user(conn: Connection, token: str, userid: str) -> tuple[ConnectionRecord, User]:
-    record = _record(conn, token)
-    user = user_store.get(conn, userid)
-    if user is None:
-        raise NotFound()
-    return record, user
-
-
-def _may_use(conn: Connection, principal: Principal, record: ConnectionRecord) -> bool:
-    return principal.admin or conn_store.has_grant(conn, principal.id, record.id)
-
-
-def _confined(raw: str | dict) -> str:
-    return confined_connection_string(services(), raw)
+    return manage_connections.record(services(), conn, token)
 
 
 @responds(CONNECTIONS)
@@ -80,7 +57,7 @@ def get_connection(token: str) -> list[dict[str, Any]] | dict[str, Any]:
     principal = current()
     with read(services().engine) as conn:
         record = _record(conn, token)
-        if not _may_use(conn, principal, record):
+        if not manage_connections.may_use(conn, principal, record):
             raise Forbidden(f"user {principal.id} has no grant on connection {record.id}")
     return [record.public(show_credentials=principal.admin)]
 
@@ -123,17 +100,7 @@ def connection_users(token: str) -> list[dict[str, Any]]:
 @accepts(ConnectionCreate)
 def create_connection(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Save a connection string (encrypted at rest); returns its new connToken."""
-    svc = services()
-    with write(svc.engine) as conn:
-        token = svc.connections.create(
-            conn,
-            name=data["name"],
-            connection_string=_confined(data["connectionString"]),
-            description=data.get("description", ""),
-            enabled=data.get("enabled", True),
-        )
-    svc.changed("connection.create", connection=data["name"])
-    return {"connToken": token}, 201
+    return {"connToken": manage_connections.create(services(), data)}, 201
 
 
 @responds(EMPTY)
@@ -148,13 +115,7 @@ def grant(token: str, userid: str) -> tuple[dict[str, Any], int]:
 
     ALTER and FULL users may pass on only connections granted to themselves.
     """
-    principal = current()
-    with write(services().engine) as conn:
-        record, user = _record_and_user(conn, token, userid)
-        if not _may_use(conn, principal, record):
-            raise Forbidden(f"user {principal.id} cannot grant connection {record.id} it lacks")
-        conn_store.grant(conn, user.id, record.id)
-    services().changed("grant.add", user_id=user.id, connection_id=record.id)
+    manage_connections.grant(services(), current(), token, userid)
     return {}, 201
 
 
@@ -165,18 +126,7 @@ def grant(token: str, userid: str) -> tuple[dict[str, Any], int]:
 @accepts(ConnectionUpdate)
 def update_connection(token: str, data: dict[str, Any]) -> dict[str, Any]:
     """Change a connection's string, name, description or enabled flag; its connToken stays."""
-    if not data:
-        raise BadRequest("Nothing to update: give connectionString, name, description or enabled")
-    changes = dict(data)
-    if "connectionString" in changes:
-        changes["connection_string"] = _confined(changes.pop("connectionString"))
-    svc = services()
-    with write(svc.engine) as conn:
-        record = _record(conn, token)
-        svc.connections.update_fields(conn, record, changes)
-    svc.changed(
-        "connection.update", token=record.token, connection_id=record.id, fields=sorted(data)
-    )
+    manage_connections.update(services(), token, data)
     return {}
 
 
@@ -186,11 +136,7 @@ def update_connection(token: str, data: dict[str, Any]) -> dict[str, Any]:
 @requires(ADMINS)
 def delete_connection(token: str) -> dict[str, Any]:
     """Delete a connection and every grant on it."""
-    svc = services()
-    with write(svc.engine) as conn:
-        record = _record(conn, token)
-        svc.connections.remove(conn, record)
-    svc.changed("connection.delete", token=record.token, connection_id=record.id)
+    manage_connections.remove(services(), token)
     return {}
 
 
@@ -202,8 +148,5 @@ def delete_connection(token: str) -> dict[str, Any]:
 @requires(ADMINS)
 def revoke(token: str, userid: str) -> dict[str, Any]:
     """Revoke a user's grant on a connection (no error if there was none)."""
-    with write(services().engine) as conn:
-        record, user = _record_and_user(conn, token, userid)
-        conn_store.revoke(conn, user.id, record.id)
-    services().changed("grant.remove", user_id=user.id, connection_id=record.id)
+    manage_connections.revoke(services(), token, userid)
     return {}

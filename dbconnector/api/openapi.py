@@ -17,6 +17,8 @@ from .responses import DOCUMENT, EMPTY, JSON, NO_DATA, responds
 
 bp = Blueprint("openapi", __name__)
 
+# Blueprints serving HTML pages rather than the JSON API: not in the document.
+NOT_API = {"console"}
 _PATH_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 _ERROR = {
@@ -83,7 +85,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
     flood_status = str(app.config["DBC_SETTINGS"].flood_status)
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.partition(".")[0] in NOT_API:
             continue
         view = app.view_functions[rule.endpoint]
         path = _PATH_PARAM.sub(r"{\1}", rule.rule)

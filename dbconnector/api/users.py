@@ -9,12 +9,11 @@ from sqlalchemy import Connection
 
 from ..app_state import services
 from ..auth.guard import Principal, current, requires
-from ..auth.passwords import new_password_hash
-from ..auth.roles import ADMINS, ALL_ROLES, may_assign, may_manage
-from ..errors import BadRequest, Forbidden, NotFound
-from ..store import refresh_tokens
+from ..auth.roles import ADMINS, ALL_ROLES
+from ..errors import Forbidden, NotFound
+from ..manage import users as manage_users
 from ..store import users as user_store
-from ..store.db import read, write
+from ..store.db import read
 from ..store.users import User
 from .common import accepts, creates
 from .responses import EMPTY, GRANTED_CONNECTIONS, USER_ID, USERS, responds
@@ -32,16 +31,6 @@ def visible_user(conn: Connection, principal: Principal, identifier: str) -> Use
         return user
     if user is None or user.id != principal.id:
         raise Forbidden(f"user {principal.id} may read only itself")
-    return user
-
-
-def managed_user(conn: Connection, principal: Principal, identifier: str) -> User:
-    """The user to change or delete; nobody may touch a user above their own role."""
-    user = user_store.get(conn, identifier)
-    if user is None:
-        raise NotFound()
-    if not may_manage(principal.role, user.role):
-        raise Forbidden(f"user {principal.id} may not manage user {user.id}")
     return user
 
 
@@ -93,18 +82,7 @@ def user_connections(identifier: str) -> list[dict[str, Any]]:
 @accepts(UserCreate)
 def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Add a user; returns its id. Nobody may create a user with a role above their own."""
-    principal = current()
-    if not may_assign(principal.role, data["role"]):
-        raise Forbidden(f"user {principal.id} may not grant role {data['role']}")
-    svc = services()
-    settings = svc.settings
-    password_hash = new_password_hash(
-        data.pop("password"), settings.bcrypt_rounds, settings.min_password_length
-    )
-    with write(svc.engine) as conn:
-        user_id = user_store.create(conn, password_hash=password_hash, **data)
-    svc.changed("user.create", user_id=user_id, role=data["role"])
-    return {"id": user_id}, 201
+    return {"id": manage_users.create(services(), current(), data)}, 201
 
 
 @responds(EMPTY)
@@ -114,30 +92,7 @@ def create_user(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
 @accepts(UserUpdate)
 def update_user(identifier: str, data: dict[str, Any]) -> dict[str, Any]:
     """Change a user's fields; the last enabled OWNER cannot be disabled or demoted."""
-    if not data:
-        raise BadRequest(
-            "Nothing to update: give username, password, role, enabled, ipaddresses or ttl"
-        )
-    principal = current()
-    if "role" in data and not may_assign(principal.role, data["role"]):
-        raise Forbidden(f"user {principal.id} may not grant role {data['role']}")
-    svc = services()
-    changes = dict(data)
-    if "password" in changes:  # hashed before the transaction: bcrypt is slow by design
-        changes["password_hash"] = new_password_hash(
-            changes.pop("password"), svc.settings.bcrypt_rounds, svc.settings.min_password_length
-        )
-    with write(svc.engine, serialize=True) as conn:
-        user = managed_user(conn, principal, identifier)
-        user_store.update_fields(conn, user, changes)
-        # A new password ends every token, live authTokens included (a stolen one must not
-        # outlive the change); a disabled account's calls get 403 anyway, so only its refresh
-        # tokens go.
-        if "password_hash" in changes:
-            refresh_tokens.revoke_all(conn, user.id)
-        elif changes.get("enabled") is False:
-            refresh_tokens.revoke_user(conn, user.id)
-    svc.changed("user.update", user_id=user.id, fields=sorted(data))
+    manage_users.update(services(), current(), identifier, data)
     return {}
 
 
@@ -147,9 +102,5 @@ def update_user(identifier: str, data: dict[str, Any]) -> dict[str, Any]:
 @requires(ADMINS)
 def delete_user(identifier: str) -> dict[str, Any]:
     """Delete a user with its grants and tokens; the last enabled OWNER cannot be deleted."""
-    svc = services()
-    with write(svc.engine, serialize=True) as conn:
-        user = managed_user(conn, current(), identifier)
-        user_store.remove(conn, user)
-    svc.changed("user.delete", user_id=user.id)
+    manage_users.remove(services(), current(), identifier)
     return {}

@@ -57,6 +57,11 @@ class KeyRing:
     def kids(self) -> tuple[str, ...]:
         return tuple(key_id(secret) for secret in self.secrets)
 
+    def derived(self, purpose: str) -> tuple[bytes, ...]:
+        """Each secret's key for `purpose`, current first (a signer takes the first and accepts
+        the rest)."""
+        return tuple(derive(secret, purpose) for secret in self.secrets)
+
     def jwt_keys(self) -> dict[str, str]:
         """kid -> HS256 key, for picking the verification key of a token in one lookup."""
         return {key_id(secret): jwt_key(secret) for secret in self.secrets}

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import BadRequest
 from . import connstring
-from .db import utcnow
+from .db import matching_page, utcnow
 from .secrets import SecretBox
 from .tables import connections, grants, users
 from .users import COLUMNS as user_columns
@@ -120,6 +120,13 @@ class ConnectionStore:
             query = query.limit(limit).offset((page or 0) * limit)
         return [self._record(row) for row in conn.execute(query)]
 
+    def search(
+        self, conn: Connection, text: str, offset: int, limit: int
+    ) -> tuple[list[ConnectionRecord], int]:
+        """A page of the connections whose name contains `text`, and how many match."""
+        rows, total = matching_page(conn, _COLUMNS, connections.c.name, text, offset, limit)
+        return [self._record(row) for row in rows], total
+
     def granted_to(self, conn: Connection, user_id: int) -> list[ConnectionRecord]:
         query = (
             select(*_COLUMNS)
@@ -176,6 +183,10 @@ class ConnectionStore:
     @staticmethod
     def remove(conn: Connection, record: ConnectionRecord) -> None:
         conn.execute(delete(connections).where(connections.c.id == record.id))
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(connections)).scalar_one())
 
 
 def users_of(conn: Connection, connection_id: int) -> list[User]:

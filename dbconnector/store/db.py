@@ -7,8 +7,9 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Column, Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 
 from ..lib.private import private_dir, private_file
@@ -89,3 +90,19 @@ def write(engine: Engine, serialize: bool = False) -> Iterator[Connection]:
             conn = conn.execution_options(dbc_immediate=True)
         with conn.begin():
             yield conn
+
+
+def matching_page(
+    conn: Connection, columns: Any, column: Column, text: str, offset: int, limit: int
+) -> tuple[list[Any], int]:
+    """A page of `column`'s table, sorted by id, of the rows whose `column` contains `text`
+    (all when empty; % and _ are text), and how many match: two statements, however many rows
+    there are."""
+    table = column.table
+    query = select(*columns)
+    counted = select(func.count()).select_from(table)
+    if text:
+        matches = column.contains(text, autoescape=True)
+        query, counted = query.where(matches), counted.where(matches)
+    rows = conn.execute(query.order_by(table.c.id).offset(offset).limit(limit)).all()
+    return list(rows), int(conn.execute(counted).scalar_one())

@@ -163,3 +163,44 @@ job_pages = Table(
     Column("row_count", Integer, nullable=False),
     Column("payload", LargeBinary, nullable=False),
 )
+
+# A signed-in console browser (console/): the cookie carries a random id, this row its hash, the
+# CSRF token its forms must echo, and the user's token generation at sign-in (a new password
+# ends the session as it ends tokens). Signing out, or a disable, demotion or deletion, deletes it.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf", String(64), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("idle_seconds", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+# Audit lines of admin changes, kept for the console's audit page (they are logged as well).
+# `details` is JSON of ids and field names, never values.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("via", String(10), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("outcome", String(10), nullable=False),
+    Column("request_id", String(128), nullable=True),
+    Column("details", Text, nullable=False),
+    Index("ix_audit_events_actor_id", "actor_id", "id"),
+    Index("ix_audit_events_action", "action", "id"),
+)

@@ -6,12 +6,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, true, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.roles import Role
 from ..errors import BadRequest
-from .db import utcnow
+from .db import matching_page, utcnow
 from .tables import TOKEN_STAMP_LENGTH, users
 
 DUPLICATE_USERNAME = "Username already exists."
@@ -104,6 +104,24 @@ def list_page(conn: Connection, page: int | None, limit: int | None) -> list[Use
     if limit is not None:
         query = query.limit(limit).offset((page or 0) * limit)
     return [from_row(row) for row in conn.execute(query)]
+
+
+def search(conn: Connection, text: str, offset: int, limit: int) -> tuple[list[User], int]:
+    """A page of the users whose username contains `text`, and how many match."""
+    rows, total = matching_page(conn, COLUMNS, users.c.username, text, offset, limit)
+    return [from_row(row) for row in rows], total
+
+
+def names(conn: Connection, ids: set[int]) -> dict[int, str]:
+    """id -> username for the given ids (deleted users are missing)."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(ids)))
+    return {row.id: row.username for row in rows}
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
 
 
 def create(

@@ -255,13 +255,20 @@ def auditing() -> bool:
     return audit_log.isEnabledFor(logging.INFO)
 
 
-def audit(action: str, **fields: Any) -> None:
-    """An audit line: who (the caller) did `action`, with ids and shapes only, never values."""
+# Set on flask.g by a door other than the REST API (the console), for its audit lines.
+VIA = "dbc_via"
+
+
+def audit(action: str, **fields: Any) -> dict[str, Any]:
+    """An audit line: who (the caller) did `action`, through which door (`via`: api or
+    console), with ids and shapes only, never values. Returns the line."""
     principal = g.get("principal")
     line = {
         "action": action,
         "request_id": request.environ.get(REQUEST_ID),
         "actor_id": principal.id if principal else None,
+        "via": g.get(VIA, "api"),
         **fields,
     }
     write_info(audit_log, "audit", line)
+    return line

@@ -2,7 +2,8 @@
 
 - Request bodies are JSON: a POST, PUT or PATCH carrying a body with another Content-Type gets
   415. This also shuts out the cross-site requests a browser sends without a CORS preflight
-  (form posts and text/plain). A body with no Content-Type at all is read as JSON.
+  (form posts and text/plain). A body with no Content-Type at all is read as JSON. The console's
+  pages post HTML forms instead, each guarded by its session's CSRF token (console/session.py).
 - Security headers on every answer (added by envelope.Envelope, below Flask): the API serves
   JSON only, so nothing may frame it, run scripts from it, sniff it as HTML, cache it or leak a
   Referer. The /v1/docs page alone sets its own Content-Security-Policy and caching. HSTS when
@@ -18,6 +19,8 @@ from flask import Flask, Response, request
 from ..errors import ApiError
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Blueprints that take HTML form posts (and check CSRF tokens themselves).
+FORM_BLUEPRINTS = frozenset({"console"})
 # Constants, valid as written: they are appended to the WSGI header list as they are, with no
 # per-value check (see envelope.py for why that matters).
 _SECURITY_HEADERS = (
@@ -66,6 +69,7 @@ def init_app(app: Flask) -> None:
             and environ.get("CONTENT_TYPE")
             and _has_body(environ)
             and not _is_json(request.mimetype)
+            and request.blueprint not in FORM_BLUEPRINTS
         ):
             raise UnsupportedMediaType("Content-Type must be application/json")
         return None

@@ -4,25 +4,13 @@ in process and then in headless Chromium against a served instance."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 from typing import Any
 
 from dbconnector.api.docs import DOCS_POLICY
 from dbconnector.store.seed import DEMO_PASSWORD, DEMO_USERNAME
+from tests.support import browser as browsers
 from tests.support.live import require
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TAGS = ["auth", "users", "connections", "execution", "jobs", "admin", "docs"]
 
 
@@ -78,42 +66,21 @@ def test_the_document_groups_and_explains_every_operation(env):
             assert "Permission:" in op["description"] and "Errors:" in op["description"]
 
 
-def _chromium_and_playwright() -> Any:
-    if not Path(CHROMIUM).is_file() or shutil.which("chromium") is None:
-        raise FileNotFoundError(f"{CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    return sync_playwright
-
-
 def test_the_page_renders_in_chromium_and_tries_a_call(served, tmp_path):
-    sync_playwright = require("Chromium and Playwright", _chromium_and_playwright)
+    sync_playwright = require("Chromium and Playwright", browsers.sync_playwright)
     service = served()
     base = f"http://127.0.0.1:{service.port}"
     status, doc = service.call("GET", "/v1/openapi.json")
     assert status == 200
     expected_operations = sum(len(ops) for ops in doc["paths"].values())
     token = service.login(DEMO_USERNAME, DEMO_PASSWORD)
-    problems: list[str] = []
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh --user-data-dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 2000},
+        browser = browsers.launch(
+            playwright, tmp_path / "profile", viewport={"width": 1280, "height": 2000}
         )
         page = browser.new_page()
-        # CSP refusals are reported as console errors too.
-        page.on(
-            "console",
-            lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-        outside: list[str] = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base) else None)
+        problems, outside = browsers.watch(page, base)
 
         page.goto(f"{base}/v1/docs", wait_until="networkidle")
         page.wait_for_selector(".opblock", timeout=30_000)

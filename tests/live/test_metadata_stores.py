@@ -21,6 +21,8 @@ pytestmark = pytest.mark.live
 
 
 TABLES = (
+    "audit_events",
+    "console_sessions",
     "job_pages",
     "jobs",
     "refresh_tokens",

@@ -26,7 +26,6 @@ from ...store import jobs as job_store
 from ...store import users as user_store
 from ...store.db import read
 from ...telemetry.metrics import JOB_BROKER_DEPTH, job_counts
-from ...telemetry.requestlog import audit
 from ..results import dumps
 from . import pages
 from .sealed import unseal
@@ -69,7 +68,7 @@ def cancel(job_id: str) -> dict[str, Any]:
         )
     if finished is not None:
         raise Conflict(f"The job has already ended: {finished}", status=finished)
-    audit("job.cancel", job_id=job_id)
+    svc.audit("job.cancel", job_id=job_id)
     return {"status": job_store.CANCELLED}
 
 
@@ -81,7 +80,7 @@ def delete(job_id: str) -> dict[str, Any]:
     job_store.request_cancel(svc.engine, job_id, _now(svc))
     _jobs(svc).withdrawn(job_id)
     job_store.discard(svc.engine, job_id, _now(svc))
-    audit("job.delete", job_id=job_id)
+    svc.audit("job.delete", job_id=job_id)
     return {}
 
 

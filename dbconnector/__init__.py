@@ -11,6 +11,7 @@ from .auth.flood import FloodGuard
 from .config import Settings
 from .drivers.pools import PoolRegistry
 from .execution.jobs import worker as workers
+from .execution.transfers.runner import transfer
 from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.db import make_engine
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     error_handlers.init_app(app)
     _register_blueprints(app)
     http_policy.init_app(app)
-    workers.init_app(app)
+    workers.init_app(app, {"transfer": transfer})
     return app
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from flask import current_app
 from sqlalchemy import Engine
@@ -11,16 +11,30 @@ from sqlalchemy import Engine
 from .auth.flood import FloodGuard
 from .auth.tokens import VerifiedTokens
 from .config import Settings
+from .drivers.pools import PoolRegistry
 from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
+from .store.usage import UsageRecorder
 from .telemetry.requestlog import audit
 
-if TYPE_CHECKING:
-    from .drivers.pools import PoolRegistry
-    from .execution.jobs.worker import JobWorkers
-    from .store.usage import UsageRecorder
+
+class JobEngine(Protocol):
+    """The job engine execution/jobs/ gives the app (worker.JobWorkers): named by what it does,
+    since execution/ imports this module and not the other way round."""
+
+    queue: Any
+    broker: Any
+    threads: list[Any]
+
+    def start(self, count: int) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+    def submitted(self, job_id: str) -> None: ...
+
+    def withdrawn(self, job_id: str) -> None: ...
 
 
 @dataclass
@@ -37,7 +51,7 @@ class Services:
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
-    jobs: JobWorkers | None = None
+    jobs: JobEngine | None = None
     # Shared by the instance's workers; None keeps invalidations in this process.
     epoch: SharedEpoch | None = None
     _seen: bytes = b""

@@ -10,10 +10,10 @@ from ..app_state import services
 from ..auth import tokens
 from ..auth.clientip import client_address, is_allowed
 from ..auth.guard import Principal, check_standing, load_principal
-from ..auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..store import users as user_store
 from ..store.db import read, write
+from ..store.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from .body import request_body
 from .responses import TOKENS, responds
 from .schemas import AuthRequest, RefreshRequest, load

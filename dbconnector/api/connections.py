@@ -9,9 +9,9 @@ from sqlalchemy import Connection
 
 from ..app_state import services
 from ..auth.guard import Principal, current, requires
-from ..auth.roles import ADMINS, ALL_ROLES, GRANT
 from ..errors import BadRequest, Forbidden, NotFound
 from ..execution.resolve import confined_connection_string
+from ..lib.roles import ADMINS, ALL_ROLES, GRANT
 from ..store import connections as conn_store
 from ..store import users as user_store
 from ..store.connections import ConnectionRecord

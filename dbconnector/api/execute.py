@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from ..auth import roles
 from ..auth.guard import requires
 from ..execution import calls
+from ..lib import roles
 from .common import accepts
 from .execute_schemas import (
     DeleteRequest,

@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from ..auth import roles
 from ..auth.guard import requires
 from ..execution.jobs import calls
 from ..execution.jobs.submit import submit
 from ..execution.transfers.submit import submit as submit_transfer_job
+from ..lib import roles
 from .common import accepts
 from .execute_schemas import (
     ExecJobRequest,

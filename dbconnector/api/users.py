@@ -9,12 +9,12 @@ from sqlalchemy import Connection
 
 from ..app_state import services
 from ..auth.guard import Principal, current, requires
-from ..auth.passwords import new_password_hash
-from ..auth.roles import ADMINS, ALL_ROLES, may_assign, may_manage
 from ..errors import BadRequest, Forbidden, NotFound
+from ..lib.roles import ADMINS, ALL_ROLES, may_assign, may_manage
 from ..store import refresh_tokens
 from ..store import users as user_store
 from ..store.db import read, write
+from ..store.passwords import new_password_hash
 from ..store.users import User
 from .common import accepts, creates
 from .responses import EMPTY, GRANTED_CONNECTIONS, USER_ID, USERS, responds

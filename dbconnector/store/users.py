@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.roles import Role
 from ..errors import BadRequest
+from ..lib.roles import Role
 from .db import utcnow
 from .tables import users
 

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -27,14 +27,12 @@ from .. import run
 from ..jobs.cancel import Running
 from ..jobs.connected import connected, database_errors
 from ..jobs.pages import Cancelled
+from ..jobs.runner import Context
 from ..jobs.timeouts import job_target
 from ..results import dumps
 from .load import Load
 from .source import reading, source_sql
 from .submit import check
-
-if TYPE_CHECKING:
-    from ..jobs.runner import Context
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.2  # seconds: at most this often a progress write to the metadata database

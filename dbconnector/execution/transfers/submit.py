@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...app_state import Services, services
-from ...auth import roles
 from ...auth.guard import Principal, current
 from ...drivers.base import Target
 from ...errors import Forbidden
+from ...lib import roles
 from ...sql.identifiers import parse_path
 from ...sql.shapes import shape_of
 from ...sql.statements import Place

@@ -11,7 +11,7 @@ from .auth.flood import FloodGuard
 from .config import Settings
 from .drivers.pools import PoolRegistry
 from .execution.jobs import worker as workers
-from .execution.transfers.runner import transfer
+from .execution.transfers.pump import transfer
 from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.db import make_engine

@@ -280,24 +280,10 @@ def _repeated_names(found: dict[str, Path]) -> Iterator[str]:
 # fails too, so the list only shrinks.
 OWED = frozenset(
     {
-        "dbconnector.execution.calls imports flask: execution knows no HTTP",
         "dbconnector.execution.jobs.calls imports flask: execution knows no HTTP",
-        "dbconnector.execution.jobs.connected reads run._after_failure:"
-        " a private name of another module",
-        "dbconnector.execution.jobs.connected reads run._end_session:"
-        " a private name of another module",
-        "dbconnector.execution.jobs.connected reads run._is_database_error:"
-        " a private name of another module",
         "dbconnector.execution.jobs.worker imports flask: execution knows no HTTP",
-        "dbconnector.execution.run imports flask: execution knows no HTTP",
-        "dbconnector.execution.transfers.runner reads run._is_database_error:"
-        " a private name of another module",
-        "dbconnector.execution.calls and dbconnector.execution.jobs.calls:"
-        " two modules named calls in execution/",
-        "dbconnector.execution.jobs.runner and dbconnector.execution.transfers.runner:"
-        " two modules named runner in execution/",
-        "dbconnector.execution.jobs.submit and dbconnector.execution.transfers.submit:"
-        " two modules named submit in execution/",
+        "dbconnector.execution.direct imports flask: execution knows no HTTP",
+        "dbconnector.execution.operations imports flask: execution knows no HTTP",
     }
 )
 

@@ -1,6 +1,6 @@
 """The execution endpoints: POST /v1/{select,insert,update,delete,query,exec}/<driver>.
 
-Each view is one line into execution/calls.py: the schema has validated the body by then."""
+Each view is one line into execution/operations.py: the schema has validated the body by then."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from ..auth.guard import requires
-from ..execution import calls
+from ..execution import operations
 from ..lib import roles
 from .common import accepts
 from .execute_schemas import (
@@ -34,7 +34,7 @@ def select(driver: str, data: dict[str, Any]) -> Response:
 
     `limit` needs `sort`; with `sort` and no `limit`, 100 rows. Large results are streamed.
     """
-    return calls.select(driver, data)
+    return operations.select(driver, data)
 
 
 @responds(INSERTED)
@@ -43,7 +43,7 @@ def select(driver: str, data: dict[str, Any]) -> Response:
 @accepts(InsertRequest)
 def insert(driver: str, data: dict[str, Any]) -> dict[str, Any]:
     """Insert rows, all or none: {"Identity": N} for one row, {"result": "success"} for several."""
-    return calls.insert(driver, data)
+    return operations.insert(driver, data)
 
 
 @responds(UPDATED)
@@ -52,7 +52,7 @@ def insert(driver: str, data: dict[str, Any]) -> dict[str, Any]:
 @accepts(UpdateRequest)
 def update(driver: str, data: dict[str, Any]) -> dict[str, Any]:
     """Update the rows a (non-empty) filter array matches: {"Updated": N}."""
-    return calls.update(driver, data)
+    return operations.update(driver, data)
 
 
 @responds(DELETED)
@@ -61,7 +61,7 @@ def update(driver: str, data: dict[str, Any]) -> dict[str, Any]:
 @accepts(DeleteRequest)
 def delete(driver: str, data: dict[str, Any]) -> dict[str, Any]:
     """Delete the rows a (non-empty) filter array matches: {"Deleted": N}."""
-    return calls.delete(driver, data)
+    return operations.delete(driver, data)
 
 
 @responds(RESULT_SETS)
@@ -74,7 +74,7 @@ def query(driver: str, data: dict[str, Any]) -> Response:
     `args` replaces {name} tokens in the statement. One result set gives its rows; several give
     an array of arrays (a statement without rows gives []).
     """
-    return calls.query(driver, data)
+    return operations.query(driver, data)
 
 
 @responds(PROCEDURE)
@@ -87,4 +87,4 @@ def call_procedure(driver: str, data: dict[str, Any]) -> Response:
     Without outputs: its rows, or an array of arrays for several result sets. With outputs:
     {"result": ..., "output": {name: value}}.
     """
-    return calls.call(driver, data)
+    return operations.call(driver, data)

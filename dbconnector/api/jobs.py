@@ -1,4 +1,5 @@
-"""Async jobs: /v1/jobs. Each view is one line into execution/jobs/ (submit.py, calls.py).
+"""Async jobs: /v1/jobs. Each view is one line into execution/jobs/ (submit.py, calls.py) and
+execution/transfers/sides.py.
 
 The submit endpoints take the synchronous endpoints' bodies, roles and validation, plus
 `timeout` and `retain` (seconds). A job belongs to its submitter (and is visible to ADMIN and
@@ -14,7 +15,7 @@ from flask import Blueprint, Response
 from ..auth.guard import requires
 from ..execution.jobs import calls
 from ..execution.jobs.submit import submit
-from ..execution.transfers.submit import submit as submit_transfer_job
+from ..execution.transfers.sides import submit as submit_transfer_job
 from ..lib import roles
 from .common import accepts
 from .execute_schemas import (

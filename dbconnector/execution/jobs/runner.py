@@ -1,7 +1,8 @@
 """Running one claimed job: from its sealed body to result pages and a final status.
 
 The body goes through the same steps as the synchronous call (resolve.py for the connToken and
-grant, plan.py for the statement, the driver for batches and procedures), as the submitting user,
+grant, plan.py for the statement, session.py for the connection, the driver for batches and
+procedures), as the submitting user,
 whose standing and grant are checked again when the job starts. Statements run in one
 transaction on a connection registered for native cancel (cancel.py); a cancelled job rolls back,
 so a cancelled /query batch commits nothing.
@@ -30,11 +31,10 @@ from ...store import jobs as job_store
 from ...store import users as user_store
 from ...store.db import read
 from ...telemetry.metrics import JOB_RUN_SECONDS
-from .. import plan
+from .. import plan, session
 from ..resolve import resolve
 from ..results import dumps
 from .cancel import Running
-from .connected import connected, database_errors
 from .pages import Cancelled, PageSpool
 from .queue import Queue
 from .timeouts import job_target
@@ -158,8 +158,8 @@ def _transaction(ctx: Context, job: Any, target: Target, running: Running) -> It
     # the session's state (reset before the connection goes back) and keep work (committed).
     caller_sql = job.kind != "select"
     with (
-        connected(ctx.pools, target, running, resets=caller_sql) as (_, conn),
-        database_errors(conn, target),
+        session.opened(ctx.pools, target, running, resets=caller_sql) as (_, conn),
+        session.database_errors(conn, target),
     ):
         transaction = conn.begin()
         yield conn

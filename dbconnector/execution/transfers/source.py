@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from ...drivers.base import Target
 from ...sql.transfer_types import ColumnKind, kind_of_value
 from .. import plan
-from .submit import source_place
+from .sides import source_place
 
 
 class Reader:

@@ -1,4 +1,5 @@
-"""Running a compiled request against its target, from connecting to the JSON body.
+"""Running a compiled request directly, within its HTTP request: from connecting to the JSON
+body. (A job runs later, in jobs/runner.py.)
 
 - /select streams: the first rows are fetched before the response starts (so a failing statement is
   still a clean 400), the rest are written as they come, never held whole in memory.
@@ -22,10 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..app_state import Services
 from ..drivers.base import FETCH_ROWS, ProcedureCall, Target
-from ..drivers.failures import connect_failure, statement_failure
+from ..drivers.failures import statement_failure
 from ..sql import plan_cache as plans
 from ..sql.statements import Place
 from ..telemetry.requestlog import note_rows
+from . import session
 from .results import ResultSpool, dumps, encode_rows
 
 log = logging.getLogger(__name__)
@@ -35,64 +37,20 @@ JSON = "application/json"
 
 def _connect(svc: Services, target: Target) -> Connection:
     assert svc.pools is not None
-    try:
-        return svc.pools.engine(target).connect()
-    except SQLAlchemyError as exc:
-        raise connect_failure(exc, target) from None
+    return session.connect(svc.pools, target)[1]
 
 
 @contextmanager
 def _transaction(svc: Services, target: Target, resets: bool = False) -> Iterator[Connection]:
-    """A connection to the target inside one transaction: committed if the block succeeds,
-    rolled back otherwise. Database errors become clean ApiErrors; the use is counted.
+    """session.transaction on the app's pools, the use counted.
 
-    resets: the block ran caller SQL that may have changed session state (see end_session).
+    resets: the block runs caller SQL that may change session state (session.end_session).
     """
-    conn = _connect(svc, target)
+    assert svc.pools is not None
     if svc.usage is not None:
         svc.usage.record(target.connection_id)
-    try:
-        transaction = conn.begin()
+    with session.transaction(svc.pools, target, resets=resets) as conn:
         yield conn
-        transaction.commit()
-    except Exception as exc:
-        _after_failure(conn, exc, target)
-        if _is_database_error(conn, exc, target):
-            raise statement_failure(exc, target) from None
-        raise
-    finally:
-        if resets:
-            _end_session(conn, target)
-        conn.close()
-
-
-def _is_database_error(conn: Connection, exc: BaseException, target: Target) -> bool:
-    # Raw DB-API cursors (batches, procedures) raise the driver's own exceptions.
-    known = (SQLAlchemyError, conn.dialect.loaded_dbapi.Error, *target.driver.extra_errors)
-    return isinstance(exc, known)
-
-
-def _after_failure(conn: Connection, exc: BaseException, target: Target) -> None:
-    """Roll back; a cancelled statement or a dead connection is closed, never reused."""
-    if conn.invalidated:
-        return
-    if target.driver.is_timeout(getattr(exc, "orig", exc)):
-        conn.invalidate()  # a cancelled statement can leave the connection mid-protocol
-        return
-    try:
-        conn.rollback()
-    except Exception:
-        conn.invalidate()
-
-
-def _end_session(conn: Connection, target: Target) -> None:
-    if conn.invalidated:
-        return
-    try:
-        target.driver.end_session(conn)
-    except Exception:  # a connection we cannot reset must not be reused
-        log.debug("resetting a target connection failed; closing it", exc_info=True)
-        conn.invalidate()
 
 
 def select(svc: Services, target: Target, place: Place, request: plans.CompiledSelect) -> Response:
@@ -147,7 +105,7 @@ def _read(
         # wrap each row in a Row object on the way.
         return columns, result.cursor.fetchall(), plan
     except SQLAlchemyError as exc:
-        _after_failure(conn, exc, target)
+        session.after_failure(conn, exc, target)
         raise
     finally:
         conn.close()
@@ -164,7 +122,7 @@ def _streamed(svc: Services, target: Target, statement: Select) -> Response:
         # rows in its own buffer.
         first = result.fetchmany(FETCH_ROWS)
     except SQLAlchemyError as exc:
-        _after_failure(conn, exc, target)
+        session.after_failure(conn, exc, target)
         conn.close()
         raise statement_failure(exc, target) from None
     except BaseException:

@@ -1,6 +1,6 @@
 """The six execution operations, each from a validated body to its answer: resolve the connToken
 (resolve.py), write the audit line (the call's shape, never its values), compile (plan.py), run
-(run.py). The views in api/execute.py are one line into here."""
+(direct.py). The views in api/execute.py are one line into here."""
 
 from __future__ import annotations
 
@@ -14,39 +14,39 @@ from ..drivers.base import Target
 from ..sql.shapes import shape_of
 from ..sql.statements import Place
 from ..telemetry.requestlog import audit, auditing, note_target
-from . import plan, run
+from . import direct, plan
 from .resolve import resolve
 
 
 def select(driver: str, body: dict[str, Any]) -> Response:
     svc, target, where = _prepare("select", driver, body)
-    return run.select(svc, target, where, plan.select(where, body))
+    return direct.select(svc, target, where, plan.select(where, body))
 
 
 def insert(driver: str, body: dict[str, Any]) -> dict[str, Any]:
     svc, target, where = _prepare("insert", driver, body)
     statement, rows = plan.insert(where, body)
-    return run.insert(svc, target, statement, rows)
+    return direct.insert(svc, target, statement, rows)
 
 
 def update(driver: str, body: dict[str, Any]) -> dict[str, Any]:
     svc, target, where = _prepare("update", driver, body)
-    return run.update(svc, target, plan.update(where, body))
+    return direct.update(svc, target, plan.update(where, body))
 
 
 def delete(driver: str, body: dict[str, Any]) -> dict[str, Any]:
     svc, target, where = _prepare("delete", driver, body)
-    return run.delete(svc, target, plan.delete(where, body))
+    return direct.delete(svc, target, plan.delete(where, body))
 
 
 def query(driver: str, body: dict[str, Any]) -> Response:
     svc, target, _ = _prepare("query", driver, body)
-    return run.query(svc, target, plan.query(body))
+    return direct.query(svc, target, plan.query(body))
 
 
 def call(driver: str, body: dict[str, Any]) -> Response:
     svc, target, _ = _prepare("exec", driver, body)
-    return run.call(svc, target, plan.call(body))
+    return direct.call(svc, target, plan.call(body))
 
 
 def _prepare(kind: str, driver: str, body: dict[str, Any]) -> tuple[Services, Target, Place]:

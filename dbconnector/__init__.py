@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     error_handlers.init_app(app)
     _register_blueprints(app)
     http_policy.init_app(app)
-    workers.init_app(app, {"transfer": transfer})
+    workers.install(app.extensions["dbconnector"], {"transfer": transfer})
     return app
 
 

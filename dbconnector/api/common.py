@@ -1,4 +1,5 @@
-"""Helpers shared by the views: request parsing into a schema, and the callers' standing."""
+"""Helpers shared by the views: request parsing into a schema, and answers from execution/ sent
+as responses."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal, TypeVar
 
-from flask import request
+from flask import Response, request
 from marshmallow import Schema
 
+from ..execution.results import Answer
 from .body import request_body
 from .schemas import load
 
@@ -34,6 +36,11 @@ def accepts(
         return parsed  # type: ignore[return-value]
 
     return decorate
+
+
+def sent(answer: Answer) -> Response:
+    """An execution answer as the response: whole bytes with a Content-Length, chunks streamed."""
+    return Response(answer.body, mimetype=answer.mimetype)
 
 
 def creates(view: F) -> F:

@@ -12,12 +12,13 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from ..auth.guard import requires
+from ..app_state import services
+from ..auth.guard import current, requires
 from ..execution.jobs import calls
 from ..execution.jobs.submit import submit
 from ..execution.transfers.sides import submit as submit_transfer_job
 from ..lib import roles
-from .common import accepts
+from .common import accepts, sent
 from .execute_schemas import (
     ExecJobRequest,
     JobPageQuery,
@@ -59,7 +60,7 @@ def _submitted(answer: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
 @accepts(SelectJobRequest)
 def submit_select(driver: str, data: dict[str, Any]) -> Any:
     """Queue a /select as a job: 202 {"jobId", "status": "queued"} and a Location header."""
-    return _submitted(submit("select", driver, data))
+    return _submitted(submit(services(), current(), "select", driver, data))
 
 
 @responds(JOB_SUBMITTED, status="202")
@@ -68,7 +69,7 @@ def submit_select(driver: str, data: dict[str, Any]) -> Any:
 @accepts(QueryJobRequest)
 def submit_query(driver: str, data: dict[str, Any]) -> Any:
     """Queue a /query batch as a job; a cancelled batch commits nothing."""
-    return _submitted(submit("query", driver, data))
+    return _submitted(submit(services(), current(), "query", driver, data))
 
 
 @responds(JOB_SUBMITTED, status="202")
@@ -77,7 +78,7 @@ def submit_query(driver: str, data: dict[str, Any]) -> Any:
 @accepts(ExecJobRequest)
 def submit_exec(driver: str, data: dict[str, Any]) -> Any:
     """Queue an /exec (stored procedure) as a job; its outputs come with the results."""
-    return _submitted(submit("exec", driver, data))
+    return _submitted(submit(services(), current(), "exec", driver, data))
 
 
 @responds(JOB_SUBMITTED, status="202")
@@ -89,7 +90,7 @@ def submit_transfer(data: dict[str, Any]) -> Any:
     sort) into a table on the target (mode append, create or replace), all or nothing. A
     statement source needs FULL, ADMIN or OWNER; writing needs ALTER and up, create and replace
     FULL and up; the caller needs a grant on both connections."""
-    return _submitted(submit_transfer_job(data))
+    return _submitted(submit_transfer_job(services(), current(), data))
 
 
 @responds(JOBS)
@@ -98,7 +99,7 @@ def submit_transfer(data: dict[str, Any]) -> Any:
 @accepts(JobsQuery, source="query")
 def list_jobs(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The caller's jobs, newest first (ADMIN and OWNER: everyone's, or `user`'s)."""
-    return calls.listing(data)
+    return calls.listing(services(), current(), data)
 
 
 @responds(JOB, errors=NOT_FOUND)
@@ -106,7 +107,7 @@ def list_jobs(data: dict[str, Any]) -> list[dict[str, Any]]:
 @requires(ALL)
 def job_status(job_id: str) -> dict[str, Any]:
     """A job's status, times, row count and cleaned error."""
-    return calls.status(job_id)
+    return calls.status(services(), current(), job_id)
 
 
 @responds(JOB_CANCELLED, errors={**NOT_FOUND, "409": 'It has ended: {"error", "status"}'})
@@ -114,7 +115,7 @@ def job_status(job_id: str) -> dict[str, Any]:
 @requires(ALL)
 def cancel_job(job_id: str) -> dict[str, Any]:
     """Cancel a job: a queued one never starts, a running one is stopped at the database."""
-    return calls.cancel(job_id)
+    return calls.cancel(services(), current(), job_id)
 
 
 @responds(EMPTY, errors=NOT_FOUND)
@@ -122,7 +123,7 @@ def cancel_job(job_id: str) -> dict[str, Any]:
 @requires(ALL)
 def delete_job(job_id: str) -> dict[str, Any]:
     """Cancel the job if needed and delete its results now."""
-    return calls.delete(job_id)
+    return calls.delete(services(), current(), job_id)
 
 
 @responds(JOB_RESULTS, errors=RESULTS_ERRORS)
@@ -130,7 +131,7 @@ def delete_job(job_id: str) -> dict[str, Any]:
 @requires(ALL)
 def job_results(job_id: str) -> Response:
     """A finished job's result sets (columns with type and format, row counts) and outputs."""
-    return calls.results(job_id)
+    return sent(calls.results(services(), current(), job_id))
 
 
 @responds(JOB_PAGE, also=JOB_STREAMS, errors=RESULTS_ERRORS)
@@ -140,4 +141,4 @@ def job_results(job_id: str) -> Response:
 def job_result_page(job_id: str, index: str, data: dict[str, Any]) -> Response:
     """Rows `offset` .. `offset + limit` (up to 10,000) of one result set, with `next`;
     `format=csv` or `format=ndjson` streams the whole result set instead."""
-    return calls.result_page(job_id, index, data)
+    return sent(calls.result_page(services(), current(), job_id, index, data))

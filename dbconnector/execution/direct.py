@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from flask import Response
 from sqlalchemy import Connection, Delete, Insert, Select, Update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,12 +26,10 @@ from ..drivers.failures import statement_failure
 from ..sql import plan_cache as plans
 from ..sql.statements import Place
 from ..telemetry.requestlog import note_rows
-from . import session
-from .results import ResultSpool, dumps, encode_rows
+from . import session, streaming
+from .results import Answer, ResultSpool, dumps, encode_rows
 
 log = logging.getLogger(__name__)
-
-JSON = "application/json"
 
 
 def _connect(svc: Services, target: Target) -> Connection:
@@ -53,7 +50,7 @@ def _transaction(svc: Services, target: Target, resets: bool = False) -> Iterato
         yield conn
 
 
-def select(svc: Services, target: Target, place: Place, request: plans.CompiledSelect) -> Response:
+def select(svc: Services, target: Target, place: Place, request: plans.CompiledSelect) -> Answer:
     """Most selects are small: run them once with at most FETCH_ROWS + 1 rows on a plain cursor
     (one round trip; autocommit where that costs nothing), as SQL compiled once per shape
     (sql/plan_cache.py), and answer whole. Only when more rows come back is the statement run again
@@ -79,7 +76,7 @@ def select(svc: Services, target: Target, place: Place, request: plans.CompiledS
             raise statement_failure(again, target) from None
     if request.whole or len(rows) <= FETCH_ROWS:  # the whole answer: send it with a Content-Length
         note_rows(len(rows))
-        return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype=JSON)
+        return Answer(b"[" + encode_rows(columns, rows) + b"]")
     return _streamed(svc, target, request.statement(place))
 
 
@@ -111,7 +108,7 @@ def _read(
         conn.close()
 
 
-def _streamed(svc: Services, target: Target, statement: Select) -> Response:
+def _streamed(svc: Services, target: Target, statement: Select) -> Answer:
     conn = _connect(svc, target)
     try:
         result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).execute(
@@ -128,7 +125,7 @@ def _streamed(svc: Services, target: Target, statement: Select) -> Response:
     except BaseException:
         conn.close()
         raise
-    return Response(_stream(conn, result, columns, first, target), mimetype=JSON)
+    return Answer(_stream(conn, result, columns, first, target))
 
 
 def _stream(
@@ -136,7 +133,7 @@ def _stream(
 ) -> Iterator[bytes]:
     try:
         yield b"[" + encode_rows(columns, first)
-        while rows := result.fetchmany(FETCH_ROWS):
+        for rows in streaming.batches(result):
             yield b"," + encode_rows(columns, rows)
         yield b"]"
     except Exception as exc:
@@ -174,7 +171,7 @@ def delete(svc: Services, target: Target, statement: Delete) -> dict[str, Any]:
         return {"Deleted": conn.execute(statement).rowcount}
 
 
-def query(svc: Services, target: Target, sql: str) -> Response:
+def query(svc: Services, target: Target, sql: str) -> Answer:
     spool = ResultSpool()
     try:
         with _transaction(svc, target, resets=True) as conn:
@@ -183,10 +180,10 @@ def query(svc: Services, target: Target, sql: str) -> Response:
         spool.close()
         raise
     note_rows(spool.row_count)
-    return Response(spool.body(), mimetype=JSON)
+    return Answer(spool.body())
 
 
-def call(svc: Services, target: Target, procedure: ProcedureCall) -> Response:
+def call(svc: Services, target: Target, procedure: ProcedureCall) -> Answer:
     spool = ResultSpool()
     try:
         with _transaction(svc, target, resets=True) as conn:
@@ -196,8 +193,8 @@ def call(svc: Services, target: Target, procedure: ProcedureCall) -> Response:
         raise
     note_rows(spool.row_count)
     if not procedure.outputs:
-        return Response(spool.body(), mimetype=JSON)
-    return Response(_with_outputs(spool, values), mimetype=JSON)
+        return Answer(spool.body())
+    return Answer(_with_outputs(spool, values))
 
 
 def _with_outputs(spool: ResultSpool, values: dict[str, Any]) -> Iterator[bytes]:

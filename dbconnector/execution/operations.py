@@ -1,64 +1,119 @@
-"""The six execution operations, each from a validated body to its answer: resolve the connToken
-(resolve.py), write the audit line (the call's shape, never its values), compile (plan.py), run
-(direct.py). The views in api/execute.py are one line into here."""
+"""The operations, one declaration per kind: the roles that may call it, how it plans (a
+validated body -> its compiled statement), how a submit checks it, how it runs within the request
+(direct.py) and how it runs into a result sink (a job's page spool, jobs/runner.py).
+
+`perform` is the synchronous path: resolve the connToken (resolve.py), write the audit line (the
+call's shape, never its values), plan once, run. Its caller passes what it needs (the app's
+services, the calling principal); the views in api/execute.py are one line into here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Response
+from sqlalchemy import Connection
 
-from ..app_state import Services, services
-from ..auth.guard import current
-from ..drivers.base import Target
+from ..app_state import Services
+from ..auth.guard import Principal
+from ..drivers.base import FETCH_ROWS, ResultSink, Target
+from ..errors import BadRequest
+from ..lib import roles
 from ..sql.shapes import shape_of
 from ..sql.statements import Place
 from ..telemetry.requestlog import audit, auditing, note_target
-from . import direct, plan
+from . import direct, plan, streaming
 from .resolve import resolve
 
 
-def select(driver: str, body: dict[str, Any]) -> Response:
-    svc, target, where = _prepare("select", driver, body)
-    return direct.select(svc, target, where, plan.select(where, body))
+@dataclass(frozen=True)
+class Operation:
+    kind: str
+    roles: int  # the role bits that may call it (lib/roles.py)
+    plan: Callable[[Place, dict[str, Any]], Any]  # body -> the compiled statement
+    run: Callable[[Services, Target, Place, Any], Any]  # the statement -> the answer, now
+    # The statement -> rows into a sink (a job's PageSpool); None: not a job kind.
+    into: Callable[[Connection, Target, Place, Any, Any], Any] | None = None
+
+    def check(self, where: Place, target: Target, body: dict[str, Any]) -> None:
+        """Everything the synchronous call would refuse before it runs, refused now (a job's
+        submit): a select is built in full, a procedure needs a driver that has them."""
+        planned = self.plan(where, body)
+        if self.kind == "select":
+            planned.statement(where)
+        if self.kind == "exec" and not target.driver.procedures:
+            raise BadRequest(f"The {target.driver.name} driver has no stored procedures")
 
 
-def insert(driver: str, body: dict[str, Any]) -> dict[str, Any]:
-    svc, target, where = _prepare("insert", driver, body)
-    statement, rows = plan.insert(where, body)
-    return direct.insert(svc, target, statement, rows)
+def _select_into(
+    conn: Connection, target: Target, where: Place, compiled: Any, sink: ResultSink
+) -> None:
+    """The whole select on a streaming cursor, FETCH_ROWS at a time, into `sink`."""
+    result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).execute(
+        compiled.statement(where)
+    )
+    try:
+        streaming.into(result, sink)
+    finally:
+        result.close()
 
 
-def update(driver: str, body: dict[str, Any]) -> dict[str, Any]:
-    svc, target, where = _prepare("update", driver, body)
-    return direct.update(svc, target, plan.update(where, body))
+SELECT = Operation(
+    "select",
+    roles.SELECT,
+    plan.select,
+    direct.select,
+    _select_into,
+)
+INSERT = Operation(
+    "insert",
+    roles.INSERT,
+    plan.insert,
+    lambda svc, target, _, planned: direct.insert(svc, target, *planned),
+)
+UPDATE = Operation(
+    "update",
+    roles.UPDATE,
+    plan.update,
+    lambda svc, target, _, statement: direct.update(svc, target, statement),
+)
+DELETE = Operation(
+    "delete",
+    roles.DELETE,
+    plan.delete,
+    lambda svc, target, _, statement: direct.delete(svc, target, statement),
+)
+QUERY = Operation(
+    "query",
+    roles.QUERY,
+    lambda _, body: plan.query(body),
+    lambda svc, target, _, sql: direct.query(svc, target, sql),
+    lambda conn, target, _, sql, sink: target.driver.run_batch(conn, sql, sink),
+)
+EXEC = Operation(
+    "exec",
+    roles.EXEC,
+    lambda _, body: plan.call(body),
+    lambda svc, target, _, procedure: direct.call(svc, target, procedure),
+    lambda conn, target, _, procedure, sink: target.driver.call_procedure(conn, procedure, sink),
+)
+KINDS = {op.kind: op for op in (SELECT, INSERT, UPDATE, DELETE, QUERY, EXEC)}
 
 
-def delete(driver: str, body: dict[str, Any]) -> dict[str, Any]:
-    svc, target, where = _prepare("delete", driver, body)
-    return direct.delete(svc, target, plan.delete(where, body))
-
-
-def query(driver: str, body: dict[str, Any]) -> Response:
-    svc, target, _ = _prepare("query", driver, body)
-    return direct.query(svc, target, plan.query(body))
-
-
-def call(driver: str, body: dict[str, Any]) -> Response:
-    svc, target, _ = _prepare("exec", driver, body)
-    return direct.call(svc, target, plan.call(body))
-
-
-def _prepare(kind: str, driver: str, body: dict[str, Any]) -> tuple[Services, Target, Place]:
-    svc = services()
-    target = resolve(svc, current(), body["token"], driver)
+def perform(
+    op: Operation, svc: Services, principal: Principal, driver: str, body: dict[str, Any]
+) -> Any:
+    """Run `op` on a validated body for `principal`, within the request: its answer."""
+    target = resolve(svc, principal, body["token"], driver)
     note_target(target.name)
     if auditing():
         audit(
-            f"execute.{kind}",
+            f"execute.{op.kind}",
             connection=target.name,
             connection_id=target.connection_id,
             driver=target.driver.name,
-            shape=shape_of(kind, body),
+            shape=shape_of(op.kind, body),
         )
-    return svc, target, plan.place(target, svc.settings.select_max_rows)
+    where = plan.place(target, svc.settings.select_max_rows)
+    return op.run(svc, target, where, op.plan(where, body))

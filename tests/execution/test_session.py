@@ -9,23 +9,9 @@ from typing import Any
 
 import pytest
 
-from dbconnector.drivers import driver_named
 from dbconnector.drivers.base import Target
-from dbconnector.drivers.pools import PoolRegistry
 from dbconnector.errors import ApiError
 from dbconnector.execution import session
-from tests.support.app import make_settings
-
-
-@pytest.fixture
-def scratch(tmp_path: Path) -> tuple[PoolRegistry, Target, Path]:
-    path = tmp_path / "scratch.db"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-    pools = PoolRegistry(make_settings(tmp_path / "data"))
-    target = Target(1, "tok", driver_named("sqlite"), {"database": str(path)}, "f", 3.0, 10.0, "s")
-    yield pools, target, path
-    pools.dispose_all()
 
 
 def rows(path: Path) -> list[tuple[Any, ...]]:

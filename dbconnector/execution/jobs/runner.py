@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from ...app_state import Services
 from ...auth.guard import Principal, principal_of
-from ...drivers.base import FETCH_ROWS, Target
+from ...drivers.base import Target
 from ...drivers.pools import PoolRegistry
 from ...errors import ApiError, BadRequest
 from ...store import jobs as job_store
@@ -32,6 +32,7 @@ from ...store import users as user_store
 from ...store.db import read
 from ...telemetry.metrics import JOB_RUN_SECONDS
 from .. import plan, session
+from ..operations import KINDS
 from ..resolve import resolve
 from ..results import dumps
 from .cancel import Running
@@ -128,28 +129,11 @@ def _execute(ctx: Context, job: Any, running: Running, spool: PageSpool) -> Any:
         return own_way(ctx, job, running, body, principal_of(user))
     target = job_target(resolve(svc, principal_of(user), body["token"], job.driver), job.timeout)
     where = plan.place(target, svc.settings.select_max_rows)
+    op = KINDS[job.kind]
+    planned = op.plan(where, body)
+    assert op.into is not None
     with _transaction(ctx, job, target, running) as conn:
-        if job.kind == "select":
-            _select(conn, plan.select(where, body).statement(where), spool)
-            return None
-        if job.kind == "query":
-            target.driver.run_batch(conn, plan.query(body), spool)
-            return None
-        return target.driver.call_procedure(conn, plan.call(body), spool)
-
-
-def _select(conn: Connection, statement: Any, spool: PageSpool) -> None:
-    result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).execute(
-        statement
-    )
-    try:
-        spool.begin(list(result.keys()))
-        spool.described(result.cursor)
-        while rows := result.fetchmany(FETCH_ROWS):
-            spool.rows(rows)
-        spool.end()
-    finally:
-        result.close()
+        return op.into(conn, target, where, planned, spool)
 
 
 @contextmanager

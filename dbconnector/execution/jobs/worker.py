@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask
 from redis.exceptions import RedisError
 
 from ...app_state import Services
@@ -169,11 +168,10 @@ class JobWorkers:
         return done
 
 
-def init_app(app: Flask, kinds: Mapping[str, JobKind] | None = None) -> JobWorkers:
-    """Give the app its job engine, and start its threads when DBCONNECTOR_JOB_WORKERS > 0.
-    With a broker the instance only enqueues, and its one thread is the watcher, for the
-    sweeps (`dbconnector worker` processes run the jobs, dedicated.py)."""
-    svc: Services = app.extensions["dbconnector"]
+def install(svc: Services, kinds: Mapping[str, JobKind] | None = None) -> JobWorkers:
+    """Give the app's services their job engine, and start its threads when
+    DBCONNECTOR_JOB_WORKERS > 0. With a broker the instance only enqueues, and its one thread is
+    the watcher, for the sweeps (`dbconnector worker` processes run the jobs, dedicated.py)."""
     workers = JobWorkers(svc, kinds)
     svc.jobs = workers
     if svc.settings.job_workers:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...app_state import Services, services
-from ...auth.guard import Principal, current
+from ...app_state import Services
+from ...auth.guard import Principal
 from ...drivers.base import Target
 from ...errors import Forbidden
 from ...lib import roles
@@ -37,8 +37,7 @@ class Sides:
     table: tuple[str, ...]  # the target table's path, schema first when given
 
 
-def submit(body: dict[str, Any]) -> dict[str, Any]:
-    svc, principal = services(), current()
+def submit(svc: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     settings = svc.settings
     timeout = seconds(body, "timeout", settings.job_timeout, settings.job_max_timeout)
     retain = seconds(body, "retain", settings.job_retain, settings.job_max_retain)

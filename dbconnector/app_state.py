@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flask import current_app
 from sqlalchemy import Engine
 
 from .auth.flood import FloodGuard
@@ -95,7 +94,3 @@ class Services:
         if self.epoch is not None:
             self.epoch.bump()
             self._seen = self.epoch.read()  # this process is already up to date
-
-
-def services() -> Services:
-    return current_app.extensions["dbconnector"]

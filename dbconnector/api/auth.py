@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from ..app_state import services
 from ..auth import tokens
 from ..auth.clientip import client_address, is_allowed
 from ..auth.guard import Principal, check_standing, load_principal
@@ -15,6 +14,7 @@ from ..store import users as user_store
 from ..store.db import read, write
 from ..store.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from .body import request_body
+from .common import services
 from .responses import TOKENS, responds
 from .schemas import AuthRequest, RefreshRequest, load
 

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal, TypeVar
 
-from flask import Response, request
+from flask import Response, current_app, request
 from marshmallow import Schema
 
+from ..app_state import Services
 from ..execution.results import Answer
 from .body import request_body
 from .schemas import load
@@ -36,6 +37,11 @@ def accepts(
         return parsed  # type: ignore[return-value]
 
     return decorate
+
+
+def services() -> Services:
+    """The app's services (create_app keeps them in the app's extensions)."""
+    return current_app.extensions["dbconnector"]
 
 
 def sent(answer: Answer) -> Response:

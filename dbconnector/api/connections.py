@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import Connection
 
-from ..app_state import services
 from ..auth.guard import Principal, current, requires
 from ..errors import BadRequest, Forbidden, NotFound
 from ..execution.resolve import confined_connection_string
@@ -17,7 +16,7 @@ from ..store import users as user_store
 from ..store.connections import ConnectionRecord
 from ..store.db import read, write
 from ..store.users import User
-from .common import accepts, creates
+from .common import accepts, creates, services
 from .responses import CONN_TOKEN, CONNECTIONS, EMPTY, USERS, responds
 from .schemas import ConnectionCreate, ConnectionUpdate, PageQuery
 

@@ -8,11 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from ..app_state import services
 from ..auth.guard import current, requires
 from ..execution import operations
 from ..execution.operations import DELETE, EXEC, INSERT, QUERY, SELECT, UPDATE
-from .common import accepts, sent
+from .common import accepts, sent, services
 from .execute_schemas import (
     DeleteRequest,
     ExecRequest,

@@ -12,13 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from ..app_state import services
 from ..auth.guard import current, requires
 from ..execution.jobs import calls
 from ..execution.jobs.submit import submit
 from ..execution.transfers.sides import submit as submit_transfer_job
 from ..lib import roles
-from .common import accepts, sent
+from .common import accepts, sent, services
 from .execute_schemas import (
     ExecJobRequest,
     JobPageQuery,

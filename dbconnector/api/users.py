@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import Connection
 
-from ..app_state import services
 from ..auth.guard import Principal, current, requires
 from ..errors import BadRequest, Forbidden, NotFound
 from ..lib.roles import ADMINS, ALL_ROLES, may_assign, may_manage
@@ -16,7 +15,7 @@ from ..store import users as user_store
 from ..store.db import read, write
 from ..store.passwords import new_password_hash
 from ..store.users import User
-from .common import accepts, creates
+from .common import accepts, creates, services
 from .responses import EMPTY, GRANTED_CONNECTIONS, USER_ID, USERS, responds
 from .schemas import PageQuery, UserCreate, UserUpdate
 

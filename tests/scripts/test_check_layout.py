@@ -207,3 +207,10 @@ def test_more_than_five_top_level_modules_fail(tmp_path):
     extra = {f"dbconnector/extra{n}.py": "" for n in range(3)}
     (problem,) = check_layout.breaches(_tree(tmp_path, extra))
     assert problem.startswith("6 modules directly in dbconnector/ (at most 5)")
+
+
+def test_app_state_knows_no_http_since_execution_imports_it(tmp_path):
+    root = _tree(tmp_path, {"dbconnector/app_state.py": "from flask import current_app\n"})
+    assert check_layout.breaches(root) == [
+        "dbconnector.app_state imports flask: app_state knows no HTTP"
+    ]

@@ -1,6 +1,7 @@
 """The operations, one declaration per kind: the roles that may call it, how it plans (a
 validated body -> its compiled statement), how a submit checks it, how it runs within the request
-(direct.py) and how it runs into a result sink (a job's page spool, jobs/runner.py).
+(direct.py), its audit shape, and how it runs into a result sink (a job's page spool,
+jobs/runner.py).
 
 `perform` is the synchronous path: resolve the connToken (resolve.py), write the audit line (the
 call's shape, never its values), plan once, run. Its caller passes what it needs (the app's
@@ -20,7 +21,7 @@ from ..auth.guard import Principal
 from ..drivers.base import FETCH_ROWS, ResultSink, Target
 from ..errors import BadRequest
 from ..lib import roles
-from ..sql.shapes import shape_of
+from ..sql import shapes
 from ..sql.statements import Place
 from ..telemetry.requestlog import audit, auditing, note_target
 from . import direct, plan, streaming
@@ -33,6 +34,7 @@ class Operation:
     roles: int  # the role bits that may call it (lib/roles.py)
     plan: Callable[[Place, dict[str, Any]], Any]  # body -> the compiled statement
     run: Callable[[Services, Target, Place, Any], Any]  # the statement -> the answer, now
+    shape: Callable[[dict[str, Any]], dict[str, Any]]  # the audit line's shape: never a value
     # The statement -> rows into a sink (a job's PageSpool); None: not a job kind.
     into: Callable[[Connection, Target, Place, Any, Any], Any] | None = None
 
@@ -60,35 +62,35 @@ def _select_into(
 
 
 SELECT = Operation(
-    "select",
-    roles.SELECT,
-    plan.select,
-    direct.select,
-    _select_into,
+    "select", roles.SELECT, plan.select, direct.select, shapes.select_shape, _select_into
 )
 INSERT = Operation(
     "insert",
     roles.INSERT,
     plan.insert,
     lambda svc, target, _, planned: direct.insert(svc, target, *planned),
+    shapes.insert_shape,
 )
 UPDATE = Operation(
     "update",
     roles.UPDATE,
     plan.update,
     lambda svc, target, _, statement: direct.update(svc, target, statement),
+    shapes.update_shape,
 )
 DELETE = Operation(
     "delete",
     roles.DELETE,
     plan.delete,
     lambda svc, target, _, statement: direct.delete(svc, target, statement),
+    shapes.delete_shape,
 )
 QUERY = Operation(
     "query",
     roles.QUERY,
     lambda _, body: plan.query(body),
     lambda svc, target, _, sql: direct.query(svc, target, sql),
+    shapes.query_shape,
     lambda conn, target, _, sql, sink: target.driver.run_batch(conn, sql, sink),
 )
 EXEC = Operation(
@@ -96,6 +98,7 @@ EXEC = Operation(
     roles.EXEC,
     lambda _, body: plan.call(body),
     lambda svc, target, _, procedure: direct.call(svc, target, procedure),
+    shapes.exec_shape,
     lambda conn, target, _, procedure, sink: target.driver.call_procedure(conn, procedure, sink),
 )
 KINDS = {op.kind: op for op in (SELECT, INSERT, UPDATE, DELETE, QUERY, EXEC)}
@@ -113,7 +116,7 @@ def perform(
             connection=target.name,
             connection_id=target.connection_id,
             driver=target.driver.name,
-            shape=shape_of(op.kind, body),
+            shape=op.shape(body),
         )
     where = plan.place(target, svc.settings.select_max_rows)
     return op.run(svc, target, where, op.plan(where, body))

@@ -14,7 +14,6 @@ from ...app_state import Services
 from ...auth.guard import Principal
 from ...drivers.base import Target
 from ...errors import BadRequest
-from ...sql.shapes import shape_of
 from ...store import jobs as job_store
 from ...store.db import read
 from ...telemetry.requestlog import audit, auditing, note_target
@@ -35,9 +34,10 @@ def submit(
     retain = seconds(body, "retain", settings.job_retain, settings.job_max_retain)
     target = resolve(svc, principal, body["token"], driver)
     note_target(target.name)
-    KINDS[kind].check(plan.place(target, settings.select_max_rows), target, body)
+    op = KINDS[kind]
+    op.check(plan.place(target, settings.select_max_rows), target, body)
     stored = {key: value for key, value in body.items() if key not in ("timeout", "retain")}
-    return queue_job(svc, principal, kind, target, stored, timeout, retain, shape_of(kind, body))
+    return queue_job(svc, principal, kind, target, stored, timeout, retain, op.shape(body))
 
 
 def queue_job(

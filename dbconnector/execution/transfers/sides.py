@@ -18,11 +18,11 @@ from ...drivers.base import Target
 from ...errors import Forbidden
 from ...lib import roles
 from ...sql.identifiers import parse_path
-from ...sql.shapes import shape_of
 from ...sql.statements import Place
 from ...telemetry.requestlog import note_target
 from .. import plan
 from ..jobs.submit import queue_job, seconds
+from ..operations import QUERY, SELECT
 from ..resolve import resolve_declared
 
 BATCH_DEFAULT = 5000
@@ -48,7 +48,7 @@ def submit(svc: Services, principal: Principal, body: dict[str, Any]) -> dict[st
     stored["target"] = {"mode": "append", **body["target"]}
     source = body["source"]
     shape = {
-        "source": shape_of("query" if "statement" in source else "select", source),
+        "source": (QUERY if "statement" in source else SELECT).shape(source),
         "target": {"table": body["target"]["table"], "mode": stored["target"]["mode"]},
         "target_connection_id": sides.target.connection_id,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .app_state import Services
+from .app_state import EXTENSION, Services
 from .auth import tokens
 from .auth.flood import FloodGuard
 from .config import Settings
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     box = SecretBox.of(settings.key_ring)
     engine = make_engine(settings.database_url, settings.pool_size)
-    app.extensions["dbconnector"] = Services(
+    app.extensions[EXTENSION] = Services(
         settings=settings,
         engine=engine,
         flood=FloodGuard(
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     error_handlers.init_app(app)
     _register_blueprints(app)
     http_policy.init_app(app)
-    workers.install(app.extensions["dbconnector"], {"transfer": transfer})
+    workers.install(app.extensions[EXTENSION], {"transfer": transfer})
     return app
 
 

@@ -1,4 +1,4 @@
-"""The per-app services every request uses, kept in `app.extensions["dbconnector"]`."""
+"""The per-app services every request uses, kept in `app.extensions[EXTENSION]`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
 from .store.usage import UsageRecorder
 from .telemetry.requestlog import audit
+
+EXTENSION = "dbconnector"
 
 
 class JobEngine(Protocol):

@@ -290,11 +290,12 @@ def worker(burst: bool) -> None:
     serve's settings (metadata database URL, secret key); run as many as needed, on any machine.
     """
     from . import create_app
+    from .app_state import EXTENSION
     from .execution.jobs.dedicated import serve as work
 
     if not _settings().job_broker_url:  # a configuration error reads as one line
         raise click.ClickException("dbconnector worker needs DBCONNECTOR_JOB_BROKER_URL (redis://)")
-    work(create_app().extensions["dbconnector"].jobs, burst)
+    work(create_app().extensions[EXTENSION].jobs, burst)
 
 
 if __name__ == "__main__":

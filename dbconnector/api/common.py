@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 from flask import Response, current_app, request
 from marshmallow import Schema
 
-from ..app_state import Services
+from ..app_state import EXTENSION, Services
 from ..execution.results import Answer
 from .body import request_body
 from .schemas import load
@@ -41,7 +41,7 @@ def accepts(
 
 def services() -> Services:
     """The app's services (create_app keeps them in the app's extensions)."""
-    return current_app.extensions["dbconnector"]
+    return current_app.extensions[EXTENSION]
 
 
 def sent(answer: Answer) -> Response:

@@ -41,7 +41,7 @@ class Gate(Protocol):
 
 
 def services() -> Gate:
-    return current_app.extensions["dbconnector"]
+    return current_app.extensions["dbconnector"]  # app_state.EXTENSION, which imports auth/
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
 """Running one claimed job: from its sealed body to result pages and a final status.
 
 The body goes through the same steps as the synchronous call (resolve.py for the connToken and
-grant, plan.py for the statement, session.py for the connection, the driver for batches and
-procedures), as the submitting user,
-whose standing and grant are checked again when the job starts. Statements run in one
-transaction on a connection registered for native cancel (cancel.py); a cancelled job rolls back,
-so a cancelled /query batch commits nothing.
+grant, the operation's declaration in operations.py for the statement and the sink it writes
+into, session.py for the connection), as the submitting user, whose standing and grant are
+checked again when the job starts. Statements run in one transaction on a connection registered
+for native cancel (cancel.py); a cancelled job rolls back, so a cancelled /query batch commits
+nothing.
 """
 
 from __future__ import annotations

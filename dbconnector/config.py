@@ -20,6 +20,7 @@ from typing import Any
 from limits import parse_many
 
 from .lib.keys import KeyRing
+from .lib.private import private_dir
 
 PREFIX = "DBCONNECTOR_"
 
@@ -112,7 +113,11 @@ class Settings:
     )
     data_dir: Path = setting(
         _DATA_DIR,
-        "holds the SQLite metadata database, the demo target and the generated secret",
+        "holds the SQLite metadata database, the demo target and the generated secret. Created"
+        " (or, when the service's account owns it, narrowed at every start) mode 0700; the"
+        " metadata database and its `-wal`/`-shm`, the secret and the lock files are 0600,"
+        " whatever the umask, so no other local account (a database server reading files, say)"
+        " can read them. A volume owned by another account keeps its own modes",
         shown="`./var`",
     )
     sqlite_roots: tuple[Path, ...] = setting(
@@ -238,10 +243,21 @@ class Settings:
     )
     statement_timeout: float = setting(
         30.0,
-        "seconds a statement may run (per connection: `options.statement_timeout`)",
+        "seconds a statement may run (per connection: `options.statement_timeout`); `/query`,"
+        " `/exec` and their jobs are also cancelled from the service 2 s past it, which their SQL"
+        " cannot turn off",
         shown="`30`",
         low=0.1,
         high=86400,
+    )
+    body_timeout: float = setting(
+        10.0,
+        "seconds a request's body may take to arrive once its headers have; past it the read is"
+        ' cut off and the caller gets `408 {"error": "The request body did not arrive in time'
+        ' (DBCONNECTOR_BODY_TIMEOUT)"}` (0: no bound; see *Slow clients*)',
+        shown="`10`",
+        low=0,
+        high=3600,
     )
     select_max_rows: int = setting(
         0,
@@ -328,6 +344,16 @@ class Settings:
     job_max_active: int = setting(
         10,
         "jobs a user may have queued or running at once (a further submit is a 400)",
+        low=1,
+        high=10**6,
+    )
+    # Jobs one user may have running at once across the instances, so one user cannot hold every
+    # worker thread; the rest wait queued.
+    job_max_running: int = setting(
+        2,
+        "jobs a user may have running at once, over all instances: the others wait queued while"
+        " other users' jobs start, so one user cannot hold every job thread (the embedded engine;"
+        " `dbconnector worker` processes take jobs in the order RQ gives them)",
         low=1,
         high=10**6,
     )
@@ -560,7 +586,7 @@ def _check_previous_keys(current: str, previous: tuple[str, ...]) -> None:
 
 def _local_secret(data_dir: Path) -> str:
     """A random key created once in the data dir (mode 0600) so restarts keep tokens and secrets."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "secret_key"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -54,6 +54,8 @@ class Principal:
     # Tokens of an older generation were revoked (store/refresh_tokens.revoke_all).
     token_generation: int = 0
     ttl: str = ""  # the user's authToken lifetime, for a refresh
+    # Tokens carry it (`stm`): a token binds to this user, not only to its id.
+    token_stamp: str = ""
 
     @property
     def admin(self) -> bool:
@@ -69,7 +71,15 @@ def principal_of(user: user_store.User) -> Principal:
         user.ipaddresses,
         user.token_generation,
         user.ttl,
+        user.token_stamp,
     )
+
+
+def needs(principal: Principal, allowed: int, what: str) -> None:
+    """403 unless `principal` now holds one of `allowed`'s bits (for checks after the call's own,
+    e.g. when a job starts)."""
+    if not principal.role & allowed:
+        raise Forbidden(f"user {principal.id} (role {principal.role}) may not {what}")
 
 
 def load_principal(user_id: int) -> Principal | None:
@@ -106,13 +116,19 @@ def authenticate() -> Principal:
     principal = load_principal(user_id)
     generation = claims.get("gen", 0)
     # A token newer than the cached state was issued after it was cached (a login after a
-    # revocation elsewhere): the cache is out of date, not the token.
-    if principal is not None and generation > principal.token_generation:
+    # revocation elsewhere), or for a user created since under the same id: the cache is out of
+    # date, not the token.
+    if principal is not None and (
+        generation > principal.token_generation or claims.get("stm") != principal.token_stamp
+    ):
         services().principals.invalidate(lambda key: key == user_id)
         principal = load_principal(user_id)
     # An older one was revoked: refused at once by every worker of the instance that revoked it,
     # and by other instances once their cache entry (at most DBCONNECTOR_CACHE_SECONDS old) goes.
-    if principal is not None and generation != principal.token_generation:
+    # A token of another user (a deleted one whose id came back) never matches the stamp.
+    if principal is not None and (
+        generation != principal.token_generation or claims.get("stm") != principal.token_stamp
+    ):
         raise Unauthorized(BAD_TOKEN)
     principal = check_standing(principal)
     g.principal = principal

@@ -7,6 +7,8 @@ row in the metadata database, so each refresh token works once on every instance
 spent refresh token again means a copy exists: every token of that user is revoked (the caller
 commits the revocation, then answers 401 Bad Token). Both tokens carry the user's token
 generation (`gen`); revocation raises it, so older authTokens stop verifying (auth/guard.py).
+They also carry the user's token stamp (`stm`), random per user, so a token never authenticates
+as another user that holds the same id.
 
 Tokens are signed with the current secret's key and name it in their header (`kid`); a token
 signed with a previous secret (DBCONNECTOR_PREVIOUS_SECRET_KEYS) verifies until it expires, and a
@@ -141,6 +143,7 @@ class Pair:
     refresh_jti: str
     generation: int
     refresh_expires: dt.datetime
+    stamp: str = ""
 
     def signed(self) -> dict[str, Any]:
         """The response body. Signing needs no database, so callers do it after the commit,
@@ -151,6 +154,7 @@ class Pair:
         in the header."""
         now = int(time.time())
         common = {"fresh": False, "iat": now, "nbf": now, "sub": str(self.user_id)}
+        common["stm"] = self.stamp
         access = {**common, "type": "access", "jti": self.access_jti, "gen": self.generation}
         access["exp"] = now + self.access_ttl
         refresh = {**common, "type": "refresh", "jti": self.refresh_jti, "ajti": self.access_jti}
@@ -166,7 +170,9 @@ class Pair:
         }
 
 
-def new_pair(user_id: int, ttl: str, generation: int, default_ttl: int, refresh_ttl: int) -> Pair:
+def new_pair(
+    user_id: int, ttl: str, generation: int, default_ttl: int, refresh_ttl: int, stamp: str = ""
+) -> Pair:
     """A new token pair, not yet recorded (no database)."""
     return Pair(
         user_id,
@@ -176,6 +182,7 @@ def new_pair(user_id: int, ttl: str, generation: int, default_ttl: int, refresh_
         str(uuid.uuid4()),
         generation,
         utcnow() + dt.timedelta(seconds=refresh_ttl),
+        stamp,
     )
 
 
@@ -186,7 +193,9 @@ def record(conn: Connection, pair: Pair) -> None:
 
 def record_pair(conn: Connection, user: User, default_ttl: int, refresh_ttl: int) -> Pair:
     """A new token pair for `user`, its refresh token recorded as live."""
-    pair = new_pair(user.id, user.ttl, user.token_generation, default_ttl, refresh_ttl)
+    pair = new_pair(
+        user.id, user.ttl, user.token_generation, default_ttl, refresh_ttl, user.token_stamp
+    )
     record(conn, pair)
     return pair
 
@@ -240,6 +249,7 @@ class RefreshClaim:
     # The user's token generation when the token was issued: its generation still, if it can be
     # redeemed, as a revocation deletes every unspent refresh token.
     generation: int = 0
+    stamp: str = ""  # the user's token stamp at issue: a user created since has another
 
     def redeem(self, conn: Connection) -> bool:
         """Consume the refresh token: True. False when it was spent already (a reuse): then every
@@ -266,7 +276,10 @@ def check_refresh(auth_token: str, refresh_token: str) -> RefreshClaim:
         generation = int(refresh.get("gen", 0))
     except (KeyError, TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
-    return RefreshClaim(user_id, str(refresh.get("jti")), str(access["jti"]), generation)
+    stamp = refresh.get("stm")
+    if not isinstance(stamp, str) or stamp != access.get("stm"):
+        raise Unauthorized(BAD_TOKEN)
+    return RefreshClaim(user_id, str(refresh.get("jti")), str(access["jti"]), generation, stamp)
 
 
 # Every token this service signs carries these; one without them is not ours.

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from ..app_state import Services
 from ..auth.guard import Principal
 from ..drivers.base import FETCH_ROWS, ResultSink, Target
-from ..errors import BadRequest
+from ..errors import BadRequest, SystemRoutine
 from ..lib import roles
 from ..sql import shapes
 from ..sql.statements import Place
@@ -32,16 +32,17 @@ from .resolve import resolve
 class Operation:
     kind: str
     roles: int  # the role bits that may call it (lib/roles.py)
-    plan: Callable[[Place, dict[str, Any]], Any]  # body -> the compiled statement
+    # (where, body, the caller's role) -> the compiled statement
+    plan: Callable[[Place, dict[str, Any], int], Any]
     run: Callable[[Services, Target, Place, Any], Any]  # the statement -> the answer, now
     shape: Callable[[dict[str, Any]], dict[str, Any]]  # the audit line's shape: never a value
     # The statement -> rows into a sink (a job's PageSpool); None: not a job kind.
     into: Callable[[Connection, Target, Place, Any, Any], Any] | None = None
 
-    def check(self, where: Place, target: Target, body: dict[str, Any]) -> None:
+    def check(self, where: Place, target: Target, body: dict[str, Any], role: int) -> None:
         """Everything the synchronous call would refuse before it runs, refused now (a job's
         submit): a select is built in full, a procedure needs a driver that has them."""
-        planned = self.plan(where, body)
+        planned = self.plan(where, body, role)
         if self.kind == "select":
             planned.statement(where)
         if self.kind == "exec" and not target.driver.procedures:
@@ -62,33 +63,38 @@ def _select_into(
 
 
 SELECT = Operation(
-    "select", roles.SELECT, plan.select, direct.select, shapes.select_shape, _select_into
+    "select",
+    roles.SELECT,
+    lambda where, body, _: plan.select(where, body),
+    direct.select,
+    shapes.select_shape,
+    _select_into,
 )
 INSERT = Operation(
     "insert",
     roles.INSERT,
-    plan.insert,
+    lambda where, body, _: plan.insert(where, body),
     lambda svc, target, _, planned: direct.insert(svc, target, *planned),
     shapes.insert_shape,
 )
 UPDATE = Operation(
     "update",
     roles.UPDATE,
-    plan.update,
+    lambda where, body, _: plan.update(where, body),
     lambda svc, target, _, statement: direct.update(svc, target, statement),
     shapes.update_shape,
 )
 DELETE = Operation(
     "delete",
     roles.DELETE,
-    plan.delete,
+    lambda where, body, _: plan.delete(where, body),
     lambda svc, target, _, statement: direct.delete(svc, target, statement),
     shapes.delete_shape,
 )
 QUERY = Operation(
     "query",
     roles.QUERY,
-    lambda _, body: plan.query(body),
+    lambda _, body, __: plan.query(body),
     lambda svc, target, _, sql: direct.query(svc, target, sql),
     shapes.query_shape,
     lambda conn, target, _, sql, sink: target.driver.run_batch(conn, sql, sink),
@@ -96,7 +102,8 @@ QUERY = Operation(
 EXEC = Operation(
     "exec",
     roles.EXEC,
-    lambda _, body: plan.call(body),
+    # The database's own routines run SQL text: only /query's roles may call them.
+    lambda _, body, role: plan.call(body, role),
     lambda svc, target, _, procedure: direct.call(svc, target, procedure),
     shapes.exec_shape,
     lambda conn, target, _, procedure, sink: target.driver.call_procedure(conn, procedure, sink),
@@ -119,4 +126,8 @@ def perform(
             shape=op.shape(body),
         )
     where = plan.place(target, svc.settings.select_max_rows)
-    return op.run(svc, target, where, op.plan(where, body))
+    try:
+        return op.run(svc, target, where, op.plan(where, body, principal.role))
+    except SystemRoutine as refused:
+        audit("execute.refused", connection=target.name, procedure=refused.routine)
+        raise

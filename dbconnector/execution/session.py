@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
@@ -22,12 +23,18 @@ from ..drivers.base import Driver, Target
 from ..drivers.failures import connect_failure, statement_failure
 from ..drivers.pools import PoolRegistry
 from ..errors import ApiError
+from ..lib.deadlines import Deadlines
 
 log = logging.getLogger(__name__)
+
+BACKSTOPS = Deadlines("dbc-statement-backstop")
+BACKSTOP_MARGIN = 2.0  # seconds past the statement timeout before the client cancels
 
 
 class Watcher(Protocol):
     """Who may cancel the statement running on a connection (a job's jobs/cancel.Running)."""
+
+    backend_id: Any  # the server's id of the attached connection
 
     def attach(self, driver: Driver, engine: Engine, dbapi_connection: Any) -> None: ...
 
@@ -49,11 +56,21 @@ def opened(
 ) -> Iterator[tuple[Engine, Connection]]:
     """A connection to `target`, registered with `watcher` while the block runs; rolled back
     (or closed) when the block fails; with `resets`, its session state is reset before it goes
-    back to the pool (caller SQL may have changed it)."""
+    back to the pool (caller SQL may have changed it), and its statements are cancelled from here
+    past the statement timeout, which that SQL may have turned off (`arm_backstop`)."""
     engine, conn = connect(pools, target)
+    backstop = None
     try:
+        dbapi_connection = conn.connection.dbapi_connection
         if watcher is not None:
-            watcher.attach(target.driver, engine, conn.connection.dbapi_connection)
+            watcher.attach(target.driver, engine, dbapi_connection)
+        if resets:
+            backend_id = (
+                watcher.backend_id
+                if watcher is not None
+                else target.driver.backend_id(dbapi_connection)
+            )
+            backstop = arm_backstop(target, engine, dbapi_connection, backend_id)
         yield engine, conn
     except BaseException as exc:
         if watcher is not None:
@@ -64,11 +81,23 @@ def opened(
         after_failure(conn, cause, target)
         raise
     finally:
+        if backstop is not None:
+            BACKSTOPS.withdraw(backstop)
         if watcher is not None:
             watcher.detach()
         if resets:
             end_session(conn, target)
         conn.close()
+
+
+def arm_backstop(target: Target, engine: Any, dbapi_connection: Any, backend_id: Any) -> int:
+    """Caller SQL may turn the server's statement timeout off (`SET LOCAL statement_timeout =
+    0`): past it, plus a margin for the server's own cancel, the statement is cancelled from here,
+    which that SQL cannot change. Withdraw it (BACKSTOPS.withdraw) when the work ends."""
+    return BACKSTOPS.arm(
+        target.statement_timeout + BACKSTOP_MARGIN,
+        partial(target.driver.cancel, engine, dbapi_connection, backend_id),
+    )
 
 
 @contextmanager

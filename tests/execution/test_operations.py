@@ -54,7 +54,7 @@ def test_a_select_runs_into_a_sink_batch_by_batch(scratch):
     body = {"table": "t", "fields": ["id", "v"]}  # no sort: no default limit of 100
     sink = Sink()
     with session.transaction(pools, target) as conn:
-        SELECT.into(conn, target, where, SELECT.plan(where, body), sink)
+        SELECT.into(conn, target, where, SELECT.plan(where, body, roles.Role.READ), sink)
     ((columns, rows),) = sink.sets
     assert columns == ["id", "v"] and sink.ended == 1
     assert rows[0] == (1, "v0") and rows[-1] == (total, f"v{total - 1}") and len(rows) == total
@@ -66,7 +66,8 @@ def test_a_query_runs_into_the_same_sink(scratch):
     where = plan.place(target, 0)
     sink = Sink()
     with session.transaction(pools, target) as conn:
-        QUERY.into(conn, target, where, QUERY.plan(where, {"statement": "SELECT 1 AS one"}), sink)
+        planned = QUERY.plan(where, {"statement": "SELECT 1 AS one"}, roles.Role.FULL)
+        QUERY.into(conn, target, where, planned, sink)
     assert sink.sets == [(["one"], [(1,)])]
 
 
@@ -74,7 +75,7 @@ def test_check_refuses_before_anything_runs(scratch):
     _, target, _ = scratch
     where = plan.place(target, 0)
     with pytest.raises(BadRequest, match="no stored procedures"):
-        EXEC.check(where, target, {"procname": "p"})
+        EXEC.check(where, target, {"procname": "p"}, roles.Role.FULL)
     with pytest.raises(BadRequest):
-        SELECT.check(where, target, {"table": "t", "sort": "id desc nonsense"})
-    SELECT.check(where, target, {"table": "t", "sort": "id"})
+        SELECT.check(where, target, {"table": "t", "sort": "id desc nonsense"}, roles.Role.READ)
+    SELECT.check(where, target, {"table": "t", "sort": "id"}, roles.Role.READ)

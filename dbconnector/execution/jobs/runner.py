@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ...app_state import Services
-from ...auth.guard import Principal, principal_of
+from ...auth.guard import Principal, needs, principal_of
 from ...drivers.base import Target
 from ...drivers.pools import PoolRegistry
 from ...errors import ApiError, BadRequest
@@ -38,6 +38,7 @@ from ..results import dumps
 from .cancel import Running
 from .pages import Cancelled, PageSpool
 from .queue import Queue
+from .sealed import seal
 from .timeouts import job_target
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,9 @@ def run_job(ctx: Context, job: Any, running: Running) -> str:
         job.id,
         status,
         pages=spool.held if status == job_store.SUCCEEDED else (),
-        error=error,
+        error=seal(svc.box, error),
         rows=rows,
-        summary=dumps(summary).decode(),
+        summary=seal(svc.box, dumps(summary).decode()),
         expires_at=ctx.queue.clock() + dt.timedelta(seconds=job.retain),
     )
     JOB_RUN_SECONDS.labels(job.kind, ended).observe(time.monotonic() - started)
@@ -124,13 +125,15 @@ def _execute(ctx: Context, job: Any, running: Running, spool: PageSpool) -> Any:
         user = user_store.get(conn, job.user_id)
     if user is None or not user.enabled:
         raise BadRequest("The user who submitted this job is disabled or deleted")
+    principal = principal_of(user)
     own_way = ctx.kinds.get(job.kind)
     if own_way is not None:
-        return own_way(ctx, job, running, body, principal_of(user))
-    target = job_target(resolve(svc, principal_of(user), body["token"], job.driver), job.timeout)
-    where = plan.place(target, svc.settings.select_max_rows)
+        return own_way(ctx, job, running, body, principal)
     op = KINDS[job.kind]
-    planned = op.plan(where, body)
+    needs(principal, op.roles, f"run this {job.kind} job: its role has changed")
+    target = job_target(resolve(svc, principal, body["token"], job.driver), job.timeout)
+    where = plan.place(target, svc.settings.select_max_rows)
+    planned = op.plan(where, body, principal.role)
     assert op.into is not None
     with _transaction(ctx, job, target, running) as conn:
         return op.into(conn, target, where, planned, spool)

@@ -35,7 +35,7 @@ def submit(
     target = resolve(svc, principal, body["token"], driver)
     note_target(target.name)
     op = KINDS[kind]
-    op.check(plan.place(target, settings.select_max_rows), target, body)
+    op.check(plan.place(target, settings.select_max_rows), target, body, principal.role)
     stored = {key: value for key, value in body.items() if key not in ("timeout", "retain")}
     return queue_job(svc, principal, kind, target, stored, timeout, retain, op.shape(body))
 

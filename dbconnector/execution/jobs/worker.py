@@ -43,7 +43,7 @@ class JobWorkers:
     ) -> None:
         settings = svc.settings
         self.svc = svc
-        self.queue = Queue(svc.engine, settings.job_lease_seconds, clock)
+        self.queue = Queue(svc.engine, settings.job_lease_seconds, clock, settings.job_max_running)
         self.registry = Registry()
         self.context = Context(svc, self.queue, PoolRegistry(settings), dict(kinds or {}))
         # With a broker, jobs travel on RQ to `dbconnector worker` processes (dedicated.py).

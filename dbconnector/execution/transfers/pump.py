@@ -25,6 +25,7 @@ from .. import session
 from ..jobs.cancel import Running
 from ..jobs.pages import Cancelled
 from ..jobs.runner import Context
+from ..jobs.sealed import seal
 from ..jobs.timeouts import job_target
 from ..results import dumps
 from .load import Load
@@ -160,6 +161,6 @@ class _Reporter:
             self.ctx.svc.engine,
             self.job_id,
             self.ctx.queue.owner,
-            summary,
+            seal(self.ctx.svc.box, summary),
             self.progress["rowsWritten"],
         )

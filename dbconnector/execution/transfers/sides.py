@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...app_state import Services
-from ...auth.guard import Principal
+from ...auth.guard import Principal, needs
 from ...drivers.base import Target
-from ...errors import Forbidden
 from ...lib import roles
 from ...sql.identifiers import parse_path
 from ...sql.statements import Place
@@ -60,10 +59,10 @@ def check(svc: Services, principal: Principal, body: dict[str, Any]) -> Sides:
     table. Run at submit time and again when the job starts (grants may have changed)."""
     source_body, target_body = body["source"], body["target"]
     statement = bool(source_body.get("statement"))
-    _needs(principal, roles.QUERY if statement else roles.SELECT, "read the source")
+    needs(principal, roles.QUERY if statement else roles.SELECT, "read the source")
     mode = target_body.get("mode") or "append"
     # create and replace run DDL: FULL and up, as /query.
-    _needs(principal, roles.INSERT if mode == "append" else roles.QUERY, f"{mode} the target")
+    needs(principal, roles.INSERT if mode == "append" else roles.QUERY, f"{mode} the target")
     source = resolve_declared(svc, principal, source_body["token"], source_body.get("driver"))
     target = resolve_declared(svc, principal, target_body["token"], target_body.get("driver"))
     if statement:
@@ -80,8 +79,3 @@ def check(svc: Services, principal: Principal, body: dict[str, Any]) -> Sides:
 def source_place(source: Target) -> Place:
     """A transfer reads every row: no DBCONNECTOR_SELECT_MAX_ROWS cap."""
     return Place(source.driver.name, source.default_schema, 0)
-
-
-def _needs(principal: Principal, allowed: int, what: str) -> None:
-    if not principal.role & allowed:
-        raise Forbidden(f"user {principal.id} (role {principal.role}) may not {what}")

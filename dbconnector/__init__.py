@@ -6,12 +6,13 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import console
-from .app_state import Services
+from .app_state import EXTENSION, Services
 from .auth import tokens
 from .auth.flood import FloodGuard
 from .config import Settings
 from .drivers.pools import PoolRegistry
 from .execution.jobs import worker as workers
+from .execution.transfers.pump import transfer
 from .lib.ttl_cache import TTLCache
 from .store.connections import ConnectionStore
 from .store.db import make_engine
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     box = SecretBox.of(settings.key_ring)
     engine = make_engine(settings.database_url, settings.pool_size)
-    app.extensions["dbconnector"] = Services(
+    app.extensions[EXTENSION] = Services(
         settings=settings,
         engine=engine,
         flood=FloodGuard(
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_blueprints(app)
     console.init_app(app)
     http_policy.init_app(app)
-    workers.init_app(app)
+    workers.install(app.extensions[EXTENSION], {"transfer": transfer})
     return app
 
 

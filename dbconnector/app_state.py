@@ -1,29 +1,44 @@
-"""The per-app services every request uses, kept in `app.extensions["dbconnector"]`."""
+"""The per-app services every request uses, kept in `app.extensions[EXTENSION]`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from flask import current_app
 from sqlalchemy import Engine
 
 from .auth.clientip import client_address
 from .auth.flood import FloodGuard
 from .auth.tokens import VerifiedTokens
 from .config import Settings
+from .drivers.pools import PoolRegistry
 from .lib.ttl_cache import TTLCache
 from .store import audit as audit_store
 from .store.connections import ConnectionStore
 from .store.db import utcnow
 from .store.epoch import SharedEpoch
 from .store.secrets import SecretBox
+from .store.usage import UsageRecorder
 from .telemetry.requestlog import audit
 
-if TYPE_CHECKING:
-    from .drivers.pools import PoolRegistry
-    from .execution.jobs.worker import JobWorkers
-    from .store.usage import UsageRecorder
+EXTENSION = "dbconnector"
+
+
+class JobEngine(Protocol):
+    """The job engine execution/jobs/ gives the app (worker.JobWorkers): named by what it does,
+    since execution/ imports this module and not the other way round."""
+
+    queue: Any
+    broker: Any
+    threads: list[Any]
+
+    def start(self, count: int) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+    def submitted(self, job_id: str) -> None: ...
+
+    def withdrawn(self, job_id: str) -> None: ...
 
 
 @dataclass
@@ -40,7 +55,7 @@ class Services:
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
-    jobs: JobWorkers | None = None
+    jobs: JobEngine | None = None
     # Shared by the instance's workers; None keeps invalidations in this process.
     epoch: SharedEpoch | None = None
     _seen: bytes = b""
@@ -102,7 +117,3 @@ class Services:
         if self.epoch is not None:
             self.epoch.bump()
             self._seen = self.epoch.read()  # this process is already up to date
-
-
-def services() -> Services:
-    return current_app.extensions["dbconnector"]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from .auth.passwords import new_password_hash
-from .auth.roles import is_valid_role
 from .config import ConfigError, Settings
+from .lib.roles import is_valid_role
 from .store import users as user_store
 from .store.db import make_engine, read, write
+from .store.passwords import new_password_hash
 
 
 def _settings() -> Settings:
@@ -288,11 +288,13 @@ def worker(burst: bool) -> None:
     """Run one dedicated job worker process on DBCONNECTOR_JOB_BROKER_URL (RQ on Redis), with
     serve's settings (metadata database URL, secret key); run as many as needed, on any machine.
     """
-    from .execution.jobs.dedicated import main as work
+    from . import create_app
+    from .app_state import EXTENSION
+    from .execution.jobs.dedicated import serve as work
 
     if not _settings().job_broker_url:  # a configuration error reads as one line
         raise click.ClickException("dbconnector worker needs DBCONNECTOR_JOB_BROKER_URL (redis://)")
-    work(burst)
+    work(create_app().extensions[EXTENSION].jobs, burst)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import os
 import stat
+import typing
+from pathlib import Path
 
 import pytest
 
-from dbconnector.config import ConfigError, Settings
+from dbconnector.config import ConfigError, Settings, markdown_table, variable
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location(
+    "settings_table", ROOT / "scripts" / "settings_table.py"
+)
+settings_table = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(settings_table)  # type: ignore[union-attr]
 
 
 def test_defaults(tmp_path):
@@ -143,3 +154,42 @@ def test_a_short_previous_key_is_accepted_in_production_so_it_can_be_rotated_awa
         "DBCONNECTOR_PREVIOUS_SECRET_KEYS": OLD_KEY,  # 24 characters: allowed before this rule
     }
     assert Settings.from_env(environ).key_ring.secrets == (LONG_KEY, OLD_KEY)
+
+
+def test_the_docs_settings_table_is_the_declared_one():
+    page = (ROOT / "docs" / "operations.md").read_text()
+    assert markdown_table() in page, "docs/operations.md is stale: run scripts/settings_table.py"
+    assert settings_table.rewritten(page) == page
+
+
+def test_every_setting_is_read_from_its_variable_and_checked_against_its_bounds(tmp_path):
+    """Each declared field is read from DBCONNECTOR_<NAME>; a number outside its bounds names it."""
+    hints = typing.get_type_hints(Settings)
+    for declared in dataclasses.fields(Settings):
+        spec = declared.metadata["setting"]
+        name = variable(declared.name)
+        assert name in markdown_table()
+        if hints[declared.name] is int and spec.high is not None:
+            environ = {"DBCONNECTOR_DATA_DIR": str(tmp_path), name: str(int(spec.high) + 1)}
+            with pytest.raises(ConfigError, match=f"{name} must be between"):
+                Settings.from_env(environ)
+
+
+def test_a_list_setting_splits_and_tidies_its_items(tmp_path):
+    root = tmp_path / "targets"
+    root.mkdir()
+    settings = Settings.from_env(
+        {
+            "DBCONNECTOR_DATA_DIR": str(tmp_path),
+            "DBCONNECTOR_CORS_ORIGINS": " https://a.example.org/ ,,http://b.example.org",
+            "DBCONNECTOR_SQLITE_ROOTS": f"{root}{os.pathsep}",
+            "DBCONNECTOR_LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.cors_origins == ("https://a.example.org", "http://b.example.org")
+    assert settings.sqlite_roots == (root,)
+    assert settings.log_level == "DEBUG"
+    with pytest.raises(ConfigError, match=r"DBCONNECTOR_SQLITE_ROOTS names .* not a directory"):
+        Settings.from_env(
+            {"DBCONNECTOR_DATA_DIR": str(tmp_path), "DBCONNECTOR_SQLITE_ROOTS": str(root / "no")}
+        )

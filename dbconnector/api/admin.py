@@ -17,11 +17,11 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from ..app_state import services
 from ..auth.clientip import client_address, is_allowed
 from ..errors import Forbidden
 from ..execution.jobs.calls import observe as observe_jobs
 from ..telemetry.metrics import exposition
+from .common import services
 from .responses import EMPTY, PROMETHEUS, READY, responds
 
 bp = Blueprint("admin", __name__)

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from ..app_state import services
 from ..auth import login as login_checks
 from ..auth import tokens
 from ..auth.clientip import client_address
@@ -15,6 +14,7 @@ from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..store import users as user_store
 from ..store.db import write
 from .body import request_body
+from .common import services
 from .responses import TOKENS, responds
 from .schemas import AuthRequest, RefreshRequest, load
 

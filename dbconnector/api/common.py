@@ -1,4 +1,5 @@
-"""Helpers shared by the views: request parsing into a schema, and the callers' standing."""
+"""Helpers shared by the views: request parsing into a schema, and answers from execution/ sent
+as responses."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal, TypeVar
 
-from flask import request
+from flask import Response, current_app, request
 from marshmallow import Schema
 
+from ..app_state import EXTENSION, Services
+from ..execution.results import Answer
 from .body import request_body
 from .schemas import load
 
@@ -34,6 +37,16 @@ def accepts(
         return parsed  # type: ignore[return-value]
 
     return decorate
+
+
+def services() -> Services:
+    """The app's services (create_app keeps them in the app's extensions)."""
+    return current_app.extensions[EXTENSION]
+
+
+def sent(answer: Answer) -> Response:
+    """An execution answer as the response: whole bytes with a Content-Length, chunks streamed."""
+    return Response(answer.body, mimetype=answer.mimetype)
 
 
 def creates(view: F) -> F:

@@ -7,15 +7,14 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import Connection
 
-from ..app_state import services
 from ..auth.guard import current, requires
-from ..auth.roles import ADMINS, ALL_ROLES, GRANT
 from ..errors import Forbidden, NotFound
+from ..lib.roles import ADMINS, ALL_ROLES, GRANT
 from ..manage import connections as manage_connections
 from ..store import connections as conn_store
 from ..store.connections import ConnectionRecord
 from ..store.db import read
-from .common import accepts, creates
+from .common import accepts, creates, services
 from .responses import CONN_TOKEN, CONNECTIONS, EMPTY, USERS, responds
 from .schemas import ConnectionCreate, ConnectionUpdate, PageQuery
 

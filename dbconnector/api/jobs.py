@@ -1,4 +1,5 @@
-"""Async jobs: /v1/jobs. Each view is one line into execution/jobs/ (submit.py, calls.py).
+"""Async jobs: /v1/jobs. Each view is one line into execution/jobs/ (submit.py, calls.py) and
+execution/transfers/sides.py.
 
 The submit endpoints take the synchronous endpoints' bodies, roles and validation, plus
 `timeout` and `retain` (seconds). A job belongs to its submitter (and is visible to ADMIN and
@@ -11,12 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from ..auth import roles
-from ..auth.guard import requires
+from ..auth.guard import current, requires
 from ..execution.jobs import calls
 from ..execution.jobs.submit import submit
-from ..execution.transfers.submit import submit as submit_transfer_job
-from .common import accepts
+from ..execution.transfers.sides import submit as submit_transfer_job
+from ..lib import roles
+from .common import accepts, sent, services
 from .execute_schemas import (
     ExecJobRequest,
     JobPageQuery,
@@ -58,7 +59,7 @@ def _submitted(answer: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
 @accepts(SelectJobRequest)
 def submit_select(driver: str, data: dict[str, Any]) -> Any:
     """Queue a /select as a job: 202 {"jobId", "status": "queued"} and a Location header."""
-    return _submitted(submit("select", driver, data))
+    return _submitted(submit(services(), current(), "select", driver, data))
 
 
 @responds(JOB_SUBMITTED, status="202")
@@ -67,7 +68,7 @@ def submit_select(driver: str, data: dict[str, Any]) -> Any:
 @accepts(QueryJobRequest)
 def submit_query(driver: str, data: dict[str, Any]) -> Any:
     """Queue a /query batch as a job; a cancelled batch commits nothing."""
-    return _submitted(submit("query", driver, data))
+    return _submitted(submit(services(), current(), "query", driver, data))
 
 
 @responds(JOB_SUBMITTED, status="202")
@@ -76,7 +77,7 @@ def submit_query(driver: str, data: dict[str, Any]) -> Any:
 @accepts(ExecJobRequest)
 def submit_exec(driver: str, data: dict[str, Any]) -> Any:
     """Queue an /exec (stored procedure) as a job; its outputs come with the results."""
-    return _submitted(submit("exec", driver, data))
+    return _submitted(submit(services(), current(), "exec", driver, data))
 
 
 @responds(JOB_SUBMITTED, status="202")
@@ -88,7 +89,7 @@ def submit_transfer(data: dict[str, Any]) -> Any:
     sort) into a table on the target (mode append, create or replace), all or nothing. A
     statement source needs FULL, ADMIN or OWNER; writing needs ALTER and up, create and replace
     FULL and up; the caller needs a grant on both connections."""
-    return _submitted(submit_transfer_job(data))
+    return _submitted(submit_transfer_job(services(), current(), data))
 
 
 @responds(JOBS)
@@ -97,7 +98,7 @@ def submit_transfer(data: dict[str, Any]) -> Any:
 @accepts(JobsQuery, source="query")
 def list_jobs(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The caller's jobs, newest first (ADMIN and OWNER: everyone's, or `user`'s)."""
-    return calls.listing(data)
+    return calls.listing(services(), current(), data)
 
 
 @responds(JOB, errors=NOT_FOUND)
@@ -105,7 +106,7 @@ def list_jobs(data: dict[str, Any]) -> list[dict[str, Any]]:
 @requires(ALL)
 def job_status(job_id: str) -> dict[str, Any]:
     """A job's status, times, row count and cleaned error."""
-    return calls.status(job_id)
+    return calls.status(services(), current(), job_id)
 
 
 @responds(JOB_CANCELLED, errors={**NOT_FOUND, "409": 'It has ended: {"error", "status"}'})
@@ -113,7 +114,7 @@ def job_status(job_id: str) -> dict[str, Any]:
 @requires(ALL)
 def cancel_job(job_id: str) -> dict[str, Any]:
     """Cancel a job: a queued one never starts, a running one is stopped at the database."""
-    return calls.cancel(job_id)
+    return calls.cancel(services(), current(), job_id)
 
 
 @responds(EMPTY, errors=NOT_FOUND)
@@ -121,7 +122,7 @@ def cancel_job(job_id: str) -> dict[str, Any]:
 @requires(ALL)
 def delete_job(job_id: str) -> dict[str, Any]:
     """Cancel the job if needed and delete its results now."""
-    return calls.delete(job_id)
+    return calls.delete(services(), current(), job_id)
 
 
 @responds(JOB_RESULTS, errors=RESULTS_ERRORS)
@@ -129,7 +130,7 @@ def delete_job(job_id: str) -> dict[str, Any]:
 @requires(ALL)
 def job_results(job_id: str) -> Response:
     """A finished job's result sets (columns with type and format, row counts) and outputs."""
-    return calls.results(job_id)
+    return sent(calls.results(services(), current(), job_id))
 
 
 @responds(JOB_PAGE, also=JOB_STREAMS, errors=RESULTS_ERRORS)
@@ -139,4 +140,4 @@ def job_results(job_id: str) -> Response:
 def job_result_page(job_id: str, index: str, data: dict[str, Any]) -> Response:
     """Rows `offset` .. `offset + limit` (up to 10,000) of one result set, with `next`;
     `format=csv` or `format=ndjson` streams the whole result set instead."""
-    return calls.result_page(job_id, index, data)
+    return sent(calls.result_page(services(), current(), job_id, index, data))

@@ -10,7 +10,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app
 
-from ..auth.roles import Role
+from ..lib.roles import Role
 from . import openapi_examples as examples
 from .fields import Flag, WholeNumber
 from .responses import DOCUMENT, EMPTY, JSON, NO_DATA, responds

@@ -11,9 +11,9 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates, validates_schema
 
 from ..auth.clientip import parse_allowlist
-from ..auth.roles import ALL_ROLES, is_valid_role
 from ..auth.tokens import parse_ttl
 from ..errors import BadRequest
+from ..lib.roles import ALL_ROLES, is_valid_role
 from ..store.connections import looks_like_token
 from ..store.tables import DESCRIPTION_MAX, IPADDRESSES_MAX, NAME_MAX, TTL_MAX, USERNAME_MAX
 from .fields import flag, flatten_errors, text, whole

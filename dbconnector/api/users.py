@@ -7,15 +7,14 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import Connection
 
-from ..app_state import services
 from ..auth.guard import Principal, current, requires
-from ..auth.roles import ADMINS, ALL_ROLES
 from ..errors import Forbidden, NotFound
+from ..lib.roles import ADMINS, ALL_ROLES
 from ..manage import users as manage_users
 from ..store import users as user_store
 from ..store.db import read
 from ..store.users import User
-from .common import accepts, creates
+from .common import accepts, creates, services
 from .responses import EMPTY, GRANTED_CONNECTIONS, USER_ID, USERS, responds
 from .schemas import PageQuery, UserCreate, UserUpdate
 

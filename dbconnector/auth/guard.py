@@ -11,19 +11,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
+from sqlalchemy import Engine
 
-from ..app_state import services
+from ..config import Settings
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
+from ..lib.roles import is_admin
+from ..lib.ttl_cache import TTLCache
 from ..store import users as user_store
 from ..store.db import read
 from .clientip import client_address, is_allowed
-from .roles import is_admin
-from .tokens import bearer_token
+from .flood import FloodGuard
+from .tokens import VerifiedTokens, bearer_token
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Gate(Protocol):
+    """What the guard reads from the app's services (app_state.Services), which sit above auth/
+    and so are not imported here."""
+
+    settings: Settings
+    engine: Engine
+    tokens: VerifiedTokens
+    flood: FloodGuard
+    principals: TTLCache[Any]
+
+    def catch_up(self) -> None: ...
+
+
+def services() -> Gate:
+    return current_app.extensions["dbconnector"]  # app_state.EXTENSION, which imports auth/
 
 
 @dataclass(frozen=True)

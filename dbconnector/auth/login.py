@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from ..app_state import services
 from ..errors import Unauthorized
 from ..store import users as user_store
 from ..store.db import read, write
+from ..store.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..store.users import User
 from .clientip import client_address, is_allowed
-from .passwords import burn_verify, hash_password, needs_rehash, verify_password
+from .guard import services
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,10 @@ from typing import Any
 
 from flask import request
 
-from ..app_state import services
 from ..store import audit as audit_store
 from ..store import users as user_store
 from ..store.db import read
-from .pages import PAGE_SIZE, bp, number, page
+from .pages import PAGE_SIZE, bp, number, page, services
 
 # The actions the filter offers; a prefix ending in "." takes every action under it.
 ACTIONS = (

@@ -9,14 +9,13 @@ from typing import Any
 from flask import g, request
 
 from ..api.schemas import ConnectionCreate, ConnectionUpdate
-from ..app_state import services
 from ..execution.probe import probe
 from ..manage import connections as manage_connections
 from ..store import connections as conn_store
 from ..store import connstring
 from ..store.connections import ConnectionRecord
 from ..store.db import read
-from .pages import PAGE_SIZE, attempt, bp, done, number, page, page_count, parse
+from .pages import PAGE_SIZE, attempt, bp, done, number, page, page_count, parse, services
 
 _CREATE, _UPDATE = ConnectionCreate(), ConnectionUpdate()
 # The form's drivers, by the name a connection string declares.

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..app_state import Services, services
+from ..app_state import Services
 from ..execution.jobs import calls
 from ..store import audit as audit_store
 from ..store import connections as conn_store
 from ..store import jobs as job_store
 from ..store import users as user_store
 from ..store.db import read
-from .pages import bp, page
+from .pages import bp, page, services
 
 LATEST = 5
 WORKER_THREAD = "dbc-job-worker"  # execution/jobs/worker.py names its threads so

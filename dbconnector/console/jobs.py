@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import request
 
-from ..app_state import services
+from ..auth.guard import current
 from ..errors import NotFound
 from ..execution.jobs import calls
 from ..store import jobs as job_store
 from ..store import users as user_store
 from ..store.db import read
-from .pages import PAGE_SIZE, attempt, bp, done, number, page
+from .pages import PAGE_SIZE, attempt, bp, done, number, page, services
 
 STATUSES = job_store.STATUSES
 
@@ -55,7 +55,7 @@ def jobs() -> Any:
 @bp.post("/jobs/<job_id>/cancel")
 def cancel_job(job_id: str) -> Any:
     def cancel() -> Any:
-        calls.cancel(job_id)
+        calls.cancel(services(), current(), job_id)
         return done("Job cancelled.", "console.jobs")
 
     return attempt(cancel, lambda error: page("error.html", message=error))
@@ -74,7 +74,7 @@ def delete_job(job_id: str) -> Any:
         )
 
     def delete() -> Any:
-        calls.delete(job_id)
+        calls.delete(services(), current(), job_id)
         return done("Job deleted.", "console.jobs")
 
     return attempt(delete, lambda error: page("error.html", message=error))

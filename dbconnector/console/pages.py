@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from marshmallow import Schema
 
 from ..api.schemas import load
-from ..auth.roles import Role, rank
+from ..app_state import EXTENSION, Services
 from ..errors import ApiError, Flooded, Forbidden
+from ..lib.roles import Role, rank
 
 bp = Blueprint(
     "console",
@@ -24,6 +35,11 @@ bp = Blueprint(
 PAGE_SIZE = 50
 NOT_ALLOWED = "Not allowed."
 ROLE_NAMES = {int(role): role.name for role in Role}
+
+
+def services() -> Services:
+    """The app's services (create_app keeps them in the app's extensions)."""
+    return current_app.extensions[EXTENSION]
 
 
 def role_name(role: int) -> str:

@@ -21,7 +21,6 @@ import secrets
 from flask import Flask, Request, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from ..app_state import services
 from ..auth.clientip import client_address, is_allowed
 from ..auth.guard import Principal, load_principal, principal_of
 from ..auth.tokens import parse_ttl
@@ -31,6 +30,7 @@ from ..store.console_sessions import ConsoleSession
 from ..store.db import read, utcnow, write
 from ..store.users import User
 from ..telemetry.requestlog import VIA
+from .pages import services
 
 COOKIE = "dbc_console"
 MAX_IDLE_SECONDS = 900

@@ -6,13 +6,12 @@ from typing import Any
 
 from flask import g, redirect, request, url_for
 
-from ..app_state import services
 from ..auth import login
-from ..auth.roles import is_admin
 from ..errors import Flooded, Forbidden, Unauthorized
+from ..lib.roles import is_admin
 from ..store.audit import REFUSED
 from . import session
-from .pages import NOT_ALLOWED, bp, page
+from .pages import NOT_ALLOWED, bp, page, services
 
 PUBLIC = {"console.sign_in", "console.static"}
 

@@ -8,9 +8,8 @@ from typing import Any
 from flask import g, request
 
 from ..api.schemas import UserCreate, UserUpdate
-from ..app_state import services
-from ..auth.roles import Role
 from ..errors import NotFound
+from ..lib.roles import Role
 from ..manage import connections as manage_connections
 from ..manage import users as manage_users
 from ..store import users as user_store
@@ -26,6 +25,7 @@ from .pages import (
     page,
     page_count,
     parse,
+    services,
 )
 
 _CREATE, _UPDATE = UserCreate(), UserUpdate()

@@ -1,6 +1,6 @@
 """Request body -> statement, for all six operations, in one place.
 
-Each function takes a body the endpoint's schema has validated and returns what run.py executes:
+Each function takes a body the endpoint's schema has validated and returns what direct.py executes:
 a compiled /select (its SQL cached per shape in sql/plan_cache.py), an Insert with its rows, an
 Update, a Delete, the /query batch text after `args` substitution, or a ProcedureCall. Every
 identifier is quoted and every value bound by the target's dialect; nothing is pasted.
@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Update
 
-from ..auth import roles
 from ..drivers.base import FETCH_ROWS, Output, ProcedureCall, Target
+from ..lib import roles
 from ..sql import statements
 from ..sql.identifiers import parse_path
 from ..sql.plan_cache import CompiledSelect, compile_select
@@ -27,7 +27,7 @@ def place(target: Target, max_rows: int) -> Place:
 
 
 def select(where: Place, body: dict[str, Any]) -> CompiledSelect:
-    """Read at most FETCH_ROWS + 1 rows first: one more tells run.py to stream the rest."""
+    """Read at most FETCH_ROWS + 1 rows first: one more tells direct.py to stream the rest."""
     return compile_select(where, body, FETCH_ROWS + 1)
 
 

@@ -14,11 +14,23 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A body for api/ to send as it is: whole bytes (sent with a Content-Length) or chunks to
+    stream, and their media type. execution/ builds bodies, never HTTP responses."""
+
+    body: bytes | Iterable[bytes]
+    mimetype: str = JSON
 
 
 def to_json_value(value: Any) -> Any:

@@ -9,12 +9,12 @@ from sqlalchemy import Connection
 
 from ..app_state import Services
 from ..auth.guard import Principal
-from ..auth.passwords import new_password_hash
-from ..auth.roles import is_admin, may_assign, may_manage
 from ..errors import BadRequest, Forbidden, NotFound
+from ..lib.roles import is_admin, may_assign, may_manage
 from ..store import console_sessions, refresh_tokens
 from ..store import users as user_store
 from ..store.db import write
+from ..store.passwords import new_password_hash
 from ..store.users import User
 
 NOTHING_TO_UPDATE = "Nothing to update: give username, password, role, enabled, ipaddresses or ttl"

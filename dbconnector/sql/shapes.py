@@ -35,28 +35,47 @@ def _names(value: Any) -> Any:
     return value if isinstance(value, str) else None
 
 
-def shape_of(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    if kind == "query":
-        return {"statement": data.get("statement"), "arg_names": _arg_names(data.get("args"))}
-    if kind == "exec":
-        return {
-            "procedure": data.get("procname"),
-            "params": sorted(map(str, data.get("params") or {})),
-            "outputs": sorted(map(str, data.get("output") or {})),
-        }
-    shape: dict[str, Any] = {"table": data.get("table")}
-    if kind in ("select", "insert"):
-        shape["fields"] = _names(data.get("fields"))
-    if kind in ("select", "update", "delete"):
-        shape["filter_keys"] = filter_keys(data.get("filter"))
-    if kind == "select":
-        shape.update(sort=_names(data.get("sort")), limit=data.get("limit"), page=data.get("page"))
-    if kind == "insert":
-        values = data.get("values")
-        shape["rows"] = len(values) if isinstance(values, list) else None
-    if kind == "update" and isinstance(data.get("values"), dict):
+def select_shape(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "table": data.get("table"),
+        "fields": _names(data.get("fields")),
+        "filter_keys": filter_keys(data.get("filter")),
+        "sort": _names(data.get("sort")),
+        "limit": data.get("limit"),
+        "page": data.get("page"),
+    }
+
+
+def insert_shape(data: dict[str, Any]) -> dict[str, Any]:
+    values = data.get("values")
+    return {
+        "table": data.get("table"),
+        "fields": _names(data.get("fields")),
+        "rows": len(values) if isinstance(values, list) else None,
+    }
+
+
+def update_shape(data: dict[str, Any]) -> dict[str, Any]:
+    shape = {"table": data.get("table"), "filter_keys": filter_keys(data.get("filter"))}
+    if isinstance(data.get("values"), dict):
         shape["columns"] = sorted(map(str, data["values"]))[:MAX_KEYS]
     return shape
+
+
+def delete_shape(data: dict[str, Any]) -> dict[str, Any]:
+    return {"table": data.get("table"), "filter_keys": filter_keys(data.get("filter"))}
+
+
+def query_shape(data: dict[str, Any]) -> dict[str, Any]:
+    return {"statement": data.get("statement"), "arg_names": _arg_names(data.get("args"))}
+
+
+def exec_shape(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "procedure": data.get("procname"),
+        "params": sorted(map(str, data.get("params") or {})),
+        "outputs": sorted(map(str, data.get("output") or {})),
+    }
 
 
 def _arg_names(args: Any) -> list[str] | None:

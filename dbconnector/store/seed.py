@@ -15,13 +15,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ..auth.passwords import hash_password
-from ..auth.roles import Role
 from ..config import Settings
+from ..lib.roles import Role
 from . import connections as conn_store
 from . import users as user_store
 from .connections import ConnectionStore
 from .db import write
+from .passwords import hash_password
 from .secrets import SecretBox
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.roles import Role
 from ..errors import BadRequest
+from ..lib.roles import Role
 from .db import matching_page, utcnow
 from .tables import TOKEN_STAMP_LENGTH, users
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from dbconnector.auth import passwords
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
+from dbconnector.store import passwords
 from tests.support.app import OWNER, TEST_SECRET, Caller
 
 

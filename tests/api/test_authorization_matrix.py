@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dbconnector.auth.roles import Role, is_admin
+from dbconnector.lib.roles import Role, is_admin
 from dbconnector.store import jobs as job_store
 from dbconnector.store.seed import build_demo_target
 from dbconnector.store.tables import connections

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.store.tables import connections
 
 CONN = {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import build_demo_target
 from tests.support.app import Caller, Env, build_app
 from tests.support.servers import free_port

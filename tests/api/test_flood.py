@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from tests.support.app import OWNER, Caller
 
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from dbconnector.auth.roles import Role
 from dbconnector.cli import main
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import DEMO_PASSWORD
 from dbconnector.store.tables import users
 

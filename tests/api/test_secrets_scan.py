@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import build_demo_target
 from tests.support.app import OWNER, Caller
 from tests.support.servers import Service

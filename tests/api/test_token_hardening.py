@@ -15,8 +15,8 @@ import jwt
 import pytest
 from sqlalchemy import select, update
 
-from dbconnector.auth.roles import Role
 from dbconnector.lib.keys import jwt_key
+from dbconnector.lib.roles import Role
 from dbconnector.store import refresh_tokens as refresh_store
 from dbconnector.store.refresh_tokens import SWEEP_SECONDS
 from dbconnector.store.tables import refresh_tokens, users

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from tests.support.app import OWNER
 
 USER_KEYS = {"ID", "Username", "Password", "IPAddresses", "Enabled", "Role", "TTL"}

@@ -3,8 +3,8 @@ and action, paged; and the Dashboard's health, counts and latest failures."""
 
 from __future__ import annotations
 
-from dbconnector.auth.roles import Role
 from dbconnector.console.pages import PAGE_SIZE
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import build_demo_target
 from tests.support.app import OWNER
 

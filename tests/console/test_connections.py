@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import build_demo_target
 from tests.support.live import POSTGRES_URL, require
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import build_demo_target
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from dbconnector.auth.roles import Role
 from dbconnector.console import POLICY
 from dbconnector.lib.keys import KeyRing
+from dbconnector.lib.roles import Role
 from tests.support.app import OWNER
 
 

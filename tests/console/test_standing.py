@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 
 CHANGES = {
     "disabled": {"enabled": False},

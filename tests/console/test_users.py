@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from tests.support.app import OWNER
 
 FORM = {"role": "1", "enabled": "1", "ipaddresses": "", "ttl": ""}

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dbconnector.auth.roles import Role
 from dbconnector.cli import main
 from dbconnector.drivers.confinement import OUTSIDE_ROOTS, SERVICE_FILE
 from dbconnector.drivers.sqlite import _authorize
+from dbconnector.lib.roles import Role
 from dbconnector.store.db import write
 from dbconnector.store.seed import build_demo_target
 from tests.support.app import OWNER

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dbconnector.auth.roles import Role
 from dbconnector.drivers.sqlite import DENIED_MESSAGE
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import DEMO_PASSWORD, DEMO_TOKEN, DEMO_USERNAME, build_demo_target
 
 CRASH = (

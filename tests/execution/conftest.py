@@ -4,6 +4,7 @@ SQLite target with the specification's testTable, and helpers to submit and wait
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -12,9 +13,12 @@ from typing import Any
 import pytest
 import redis
 
+from dbconnector.drivers import driver_named
+from dbconnector.drivers.base import Target
+from dbconnector.drivers.pools import PoolRegistry
 from dbconnector.execution.jobs import dedicated
 from dbconnector.store.seed import build_demo_target
-from tests.support.app import Caller, Env
+from tests.support.app import Caller, Env, make_settings
 from tests.support.live import JOBS_REDIS_URL, require
 
 WAIT_SECONDS = 20.0
@@ -79,6 +83,18 @@ class Jobs:
                 return job
             assert time.monotonic() < deadline, job
             time.sleep(0.05)
+
+
+@pytest.fixture
+def scratch(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The pools of an app's settings, and a SQLite target holding an empty table t (id, v)."""
+    path = tmp_path / "scratch.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+    pools = PoolRegistry(make_settings(tmp_path / "data"))
+    target = Target(1, "tok", driver_named("sqlite"), {"database": str(path)}, "f", 3.0, 10.0, "s")
+    yield pools, target, path
+    pools.dispose_all()
 
 
 @pytest.fixture

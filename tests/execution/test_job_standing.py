@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 
 INSERT = "INSERT INTO testTable (Name, Address, Sex, Age) VALUES ('Queued', 'x', 'Male', 1)"
 

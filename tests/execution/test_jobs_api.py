@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.store.tables import job_pages
 
 SPEC_IDS = list(range(1, 9))

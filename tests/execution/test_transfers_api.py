@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from tests.support import transfers
 from tests.support.transfers import transfer_body
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.telemetry.requestlog import JsonFormatter
 from tests.support.backends import MySQLBackend, PostgresBackend
 

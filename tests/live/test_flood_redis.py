@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from tests.support.app import Caller, Env, build_app
 
 pytestmark = pytest.mark.live

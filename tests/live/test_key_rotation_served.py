@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from dbconnector.auth.roles import Role
 from dbconnector.lib.keys import key_id
+from dbconnector.lib.roles import Role
 from dbconnector.store.seed import build_demo_target
 from tests.support.servers import Service
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from dbconnector.auth.roles import Role
 from dbconnector.drivers.confinement import METADATA_SERVER
+from dbconnector.lib.roles import Role
 from dbconnector.store.db import make_engine, write
 from dbconnector.store.migrate import upgrade
 from tests.support.app import OWNER, Env, build_app

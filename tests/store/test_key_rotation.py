@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from dbconnector.auth.roles import Role
 from dbconnector.cli import main
 from dbconnector.lib.keys import jwt_key, key_id
+from dbconnector.lib.roles import Role
 from dbconnector.store.secrets import SecretBox
 from dbconnector.store.tables import connections
 from tests.support.app import Caller

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from dbconnector import Settings, create_app
-from dbconnector.auth.roles import Role
+from dbconnector.lib.roles import Role
 from dbconnector.store.db import make_engine
 from dbconnector.store.seed import ensure_user
 

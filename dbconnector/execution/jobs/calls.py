@@ -13,37 +13,33 @@ import json
 import uuid
 from typing import Any
 
-from flask import Response
 from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
-from ...app_state import Services, services
-from ...auth import roles
-from ...auth.guard import current, needs, principal_of
+from ...app_state import Services
+from ...auth.guard import Principal, needs, principal_of
 from ...errors import Conflict, Forbidden, Gone, Missing
+from ...lib import roles
 from ...store import connections as conn_store
 from ...store import jobs as job_store
 from ...store import users as user_store
 from ...store.db import read
 from ...telemetry.metrics import JOB_BROKER_DEPTH, job_counts
-from ..results import dumps
+from ..results import Answer, dumps
 from . import pages
 from .sealed import unseal
 from .worker import JobWorkers
 
 JOB_NOT_FOUND = "Job not found"
-JSON = "application/json"
 PAGE_DEFAULT = 1000
 
 
-def status(job_id: str) -> dict[str, Any]:
-    svc = services()
+def status(svc: Services, principal: Principal, job_id: str) -> dict[str, Any]:
     with read(svc.engine) as conn:
-        return describe(_visible(conn, job_id), svc)
+        return describe(_visible(conn, principal, job_id), svc)
 
 
-def listing(args: dict[str, Any]) -> list[dict[str, Any]]:
-    svc, principal = services(), current()
+def listing(svc: Services, principal: Principal, args: dict[str, Any]) -> list[dict[str, Any]]:
     wanted = args.get("user")
     if wanted is not None and not principal.admin and wanted != principal.id:
         raise Forbidden(f"user {principal.id} may list only its own jobs")
@@ -55,10 +51,9 @@ def listing(args: dict[str, Any]) -> list[dict[str, Any]]:
     return [describe(row, svc) for row in rows]
 
 
-def cancel(job_id: str) -> dict[str, Any]:
-    svc = services()
+def cancel(svc: Services, principal: Principal, job_id: str) -> dict[str, Any]:
     with read(svc.engine) as conn:
-        _visible(conn, job_id)
+        _visible(conn, principal, job_id)
     finished = job_store.request_cancel(svc.engine, job_id, _now(svc))
     _jobs(svc).withdrawn(job_id)
     if finished == job_store.COMMITTING:
@@ -72,11 +67,10 @@ def cancel(job_id: str) -> dict[str, Any]:
     return {"status": job_store.CANCELLED}
 
 
-def delete(job_id: str) -> dict[str, Any]:
+def delete(svc: Services, principal: Principal, job_id: str) -> dict[str, Any]:
     """Cancel it if it has not ended; its results go at once, and reading them answers 410."""
-    svc = services()
     with read(svc.engine) as conn:
-        _visible(conn, job_id)
+        _visible(conn, principal, job_id)
     job_store.request_cancel(svc.engine, job_id, _now(svc))
     _jobs(svc).withdrawn(job_id)
     job_store.discard(svc.engine, job_id, _now(svc))
@@ -84,15 +78,15 @@ def delete(job_id: str) -> dict[str, Any]:
     return {}
 
 
-def results(job_id: str) -> Response:
-    svc = services()
-    row = _readable(svc, job_id)
-    return Response(unseal(svc.box, row.summary), mimetype=JSON)
+def results(svc: Services, principal: Principal, job_id: str) -> Answer:
+    row = _readable(svc, principal, job_id)
+    return Answer((unseal(svc.box, row.summary) or "").encode())
 
 
-def result_page(job_id: str, number: str, args: dict[str, Any]) -> Response:
-    svc = services()
-    row = _readable(svc, job_id)
+def result_page(
+    svc: Services, principal: Principal, job_id: str, number: str, args: dict[str, Any]
+) -> Answer:
+    row = _readable(svc, principal, job_id)
     sets = json.loads(unseal(svc.box, row.summary) or "{}")["resultSets"]
     index = int(number) if number.isascii() and number.isdigit() and len(number) < 6 else -1
     if not 0 <= index < len(sets):
@@ -101,13 +95,9 @@ def result_page(job_id: str, number: str, args: dict[str, Any]) -> Response:
     form = args.get("format") or "json"
     if form == "csv":
         names = [column["name"] for column in result["columns"]]
-        return Response(
-            pages.csv_text(svc.engine, svc.box, job_id, index, names), mimetype="text/csv"
-        )
+        return Answer(pages.csv_text(svc.engine, svc.box, job_id, index, names), "text/csv")
     if form == "ndjson":
-        return Response(
-            pages.ndjson(svc.engine, svc.box, job_id, index), mimetype="application/x-ndjson"
-        )
+        return Answer(pages.ndjson(svc.engine, svc.box, job_id, index), "application/x-ndjson")
     offset = args.get("offset") or 0
     limit = args.get("limit") or PAGE_DEFAULT
     total = result["rows"]
@@ -136,7 +126,7 @@ def result_page(job_id: str, number: str, args: dict[str, Any]) -> Response:
             b"}",
         )
     )
-    return Response(body, mimetype=JSON)
+    return Answer(body)
 
 
 def observe(svc: Services) -> None:
@@ -163,8 +153,7 @@ def _now(svc: Services) -> dt.datetime:
     return _jobs(svc).queue.clock()
 
 
-def _visible(conn: Connection, job_id: str) -> Any:
-    principal = current()
+def _visible(conn: Connection, principal: Principal, job_id: str) -> Any:
     try:
         job_id = str(uuid.UUID(job_id))
     except ValueError:
@@ -175,10 +164,10 @@ def _visible(conn: Connection, job_id: str) -> Any:
     return row
 
 
-def _readable(svc: Services, job_id: str) -> Any:
+def _readable(svc: Services, principal: Principal, job_id: str) -> Any:
     """A succeeded job whose results are still kept and whose submitter may still read them."""
     with read(svc.engine) as conn:
-        row = _visible(conn, job_id)
+        row = _visible(conn, principal, job_id)
         if row.status in (job_store.QUEUED, *job_store.ACTIVE):
             shown = job_store.public(row.status)
             raise Conflict(f"The job has not finished: it is {shown}", status=shown)
@@ -194,7 +183,7 @@ def _readable(svc: Services, job_id: str) -> Any:
             raise Forbidden(f"job {row.id}: its submitter no longer holds the grant")
     # Under the reader's rights of now: a user demoted since the submit reads no more than its
     # new role may run (a transfer's summary holds counts only).
-    needs(current(), roles.JOBS.get(row.kind, roles.SELECT), f"read job {row.id}'s results")
+    needs(principal, roles.JOBS.get(row.kind, roles.SELECT), f"read job {row.id}'s results")
     return row
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ...drivers.base import Driver
+from .pages import Cancelled
 
 log = logging.getLogger(__name__)
 RESEND_SECONDS = 1.0
@@ -38,8 +39,11 @@ class Running:
     progress: dict[str, int] | None = None
 
     def attach(self, driver: Driver, engine: Engine, dbapi_connection: Any) -> None:
+        """Watch the statements about to run on `dbapi_connection` (execution/session.py)."""
         self.driver, self.engine, self.dbapi_connection = driver, engine, dbapi_connection
         self.backend_id = driver.backend_id(dbapi_connection)
+        if self.cancelled.is_set():  # asked for before there was a statement to cancel
+            raise Cancelled()
 
     def detach(self) -> None:
         self.dbapi_connection = None

@@ -10,7 +10,6 @@ running on the database server. One process runs one job at a time: run as many 
 
 from __future__ import annotations
 
-from ...app_state import Services
 from .worker import JobWorkers
 
 _workers: JobWorkers | None = None
@@ -40,15 +39,13 @@ def work(workers: JobWorkers, burst: bool = False) -> None:
         _workers = None
 
 
-def main(burst: bool = False) -> None:
-    """Build the app from the environment (the same settings as serve) and work."""
-    from ... import create_app
-
-    svc: Services = create_app().extensions["dbconnector"]
-    assert svc.jobs is not None and svc.jobs.broker is not None
-    if not svc.jobs.threads:  # its watcher cancels, renews and sweeps for the jobs it runs
-        svc.jobs.start(0)
+def serve(workers: JobWorkers, burst: bool = False) -> None:
+    """Work with the app's job engine (built by `dbconnector worker` from serve's settings),
+    its watcher running, until stopped."""
+    assert workers.broker is not None
+    if not workers.threads:  # its watcher cancels, renews and sweeps for the jobs it runs
+        workers.start(0)
     try:
-        work(svc.jobs, burst)
+        work(workers, burst)
     finally:
-        svc.jobs.stop()
+        workers.stop()

@@ -1,10 +1,11 @@
 """Running one claimed job: from its sealed body to result pages and a final status.
 
 The body goes through the same steps as the synchronous call (resolve.py for the connToken and
-grant, plan.py for the statement, the driver for batches and procedures), as the submitting user,
-whose standing and grant are checked again when the job starts. Statements run in one
-transaction on a connection registered for native cancel (cancel.py); a cancelled job rolls back,
-so a cancelled /query batch commits nothing.
+grant, the operation's declaration in operations.py for the statement and the sink it writes
+into, session.py for the connection), as the submitting user, whose standing and grant are
+checked again when the job starts. Statements run in one transaction on a connection registered
+for native cancel (cancel.py); a cancelled job rolls back, so a cancelled /query batch commits
+nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -22,21 +23,19 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ...app_state import Services
-from ...auth import roles
-from ...auth.guard import needs, principal_of
-from ...drivers.base import FETCH_ROWS, Target
+from ...auth.guard import Principal, needs, principal_of
+from ...drivers.base import Target
 from ...drivers.pools import PoolRegistry
 from ...errors import ApiError, BadRequest
 from ...store import jobs as job_store
 from ...store import users as user_store
 from ...store.db import read
 from ...telemetry.metrics import JOB_RUN_SECONDS
-from .. import plan
+from .. import plan, session
+from ..operations import KINDS
 from ..resolve import resolve
 from ..results import dumps
-from ..transfers.runner import transfer
 from .cancel import Running
-from .connected import connected, database_errors
 from .pages import Cancelled, PageSpool
 from .queue import Queue
 from .sealed import seal
@@ -50,6 +49,12 @@ class Context:
     svc: Services
     queue: Queue
     pools: PoolRegistry  # the jobs' own pools: their statement timeout is the job's
+    # Kinds that run their own way (a transfer), given by the app so jobs/ imports none of them.
+    kinds: Mapping[str, JobKind] = dataclasses.field(default_factory=dict)
+
+
+# Runs a claimed job of its kind (body opened) as its submitter; raises to fail it.
+JobKind = Callable[[Context, Any, Running, dict[str, Any], Principal], Any]
 
 
 def run_job(ctx: Context, job: Any, running: Running) -> str:
@@ -121,33 +126,17 @@ def _execute(ctx: Context, job: Any, running: Running, spool: PageSpool) -> Any:
     if user is None or not user.enabled:
         raise BadRequest("The user who submitted this job is disabled or deleted")
     principal = principal_of(user)
-    if job.kind == "transfer":
-        return transfer(ctx, job, running, body, principal)
-    needs(principal, roles.JOBS[job.kind], f"run this {job.kind} job: its role has changed")
+    own_way = ctx.kinds.get(job.kind)
+    if own_way is not None:
+        return own_way(ctx, job, running, body, principal)
+    op = KINDS[job.kind]
+    needs(principal, op.roles, f"run this {job.kind} job: its role has changed")
     target = job_target(resolve(svc, principal, body["token"], job.driver), job.timeout)
     where = plan.place(target, svc.settings.select_max_rows)
+    planned = op.plan(where, body, principal.role)
+    assert op.into is not None
     with _transaction(ctx, job, target, running) as conn:
-        if job.kind == "select":
-            _select(conn, plan.select(where, body).statement(where), spool)
-            return None
-        if job.kind == "query":
-            target.driver.run_batch(conn, plan.query(body), spool)
-            return None
-        return target.driver.call_procedure(conn, plan.call(body, principal.role), spool)
-
-
-def _select(conn: Connection, statement: Any, spool: PageSpool) -> None:
-    result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).execute(
-        statement
-    )
-    try:
-        spool.begin(list(result.keys()))
-        spool.described(result.cursor)
-        while rows := result.fetchmany(FETCH_ROWS):
-            spool.rows(rows)
-        spool.end()
-    finally:
-        result.close()
+        return op.into(conn, target, where, planned, spool)
 
 
 @contextmanager
@@ -156,8 +145,8 @@ def _transaction(ctx: Context, job: Any, target: Target, running: Running) -> It
     # the session's state (reset before the connection goes back) and keep work (committed).
     caller_sql = job.kind != "select"
     with (
-        connected(ctx.pools, target, running, resets=caller_sql) as (_, conn),
-        database_errors(conn, target),
+        session.opened(ctx.pools, target, running, resets=caller_sql) as (_, conn),
+        session.database_errors(conn, target),
     ):
         transaction = conn.begin()
         yield conn

@@ -10,39 +10,34 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ...app_state import Services, services
-from ...auth.guard import Principal, current
+from ...app_state import Services
+from ...auth.guard import Principal
 from ...drivers.base import Target
 from ...errors import BadRequest
-from ...sql.shapes import shape_of
 from ...store import jobs as job_store
 from ...store.db import read
 from ...telemetry.requestlog import audit, auditing, note_target
 from .. import plan
+from ..operations import KINDS
 from ..resolve import resolve
 from ..results import dumps
 from .broker import BrokerDown
 
 
-def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
-    svc = services()
+def submit(
+    svc: Services, principal: Principal, kind: str, driver: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Queue a select, query or exec job for `principal` once its body passes every check the
+    synchronous call makes before it runs."""
     settings = svc.settings
-    principal = current()
     timeout = seconds(body, "timeout", settings.job_timeout, settings.job_max_timeout)
     retain = seconds(body, "retain", settings.job_retain, settings.job_max_retain)
     target = resolve(svc, principal, body["token"], driver)
     note_target(target.name)
-    where = plan.place(target, settings.select_max_rows)
-    if kind == "select":
-        plan.select(where, body).statement(where)  # the builder checks table, fields and sort
-    elif kind == "query":
-        plan.query(body)
-    else:
-        plan.call(body, principal.role)
-        if not target.driver.procedures:
-            raise BadRequest(f"The {target.driver.name} driver has no stored procedures")
+    op = KINDS[kind]
+    op.check(plan.place(target, settings.select_max_rows), target, body, principal.role)
     stored = {key: value for key, value in body.items() if key not in ("timeout", "retain")}
-    return queue_job(svc, principal, kind, target, stored, timeout, retain, shape_of(kind, body))
+    return queue_job(svc, principal, kind, target, stored, timeout, retain, op.shape(body))
 
 
 def queue_job(

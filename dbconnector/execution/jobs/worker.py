@@ -13,10 +13,9 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask
 from redis.exceptions import RedisError
 
 from ...app_state import Services
@@ -26,7 +25,7 @@ from ...store.db import read, utcnow
 from .broker import Broker, BrokerDown
 from .cancel import Registry
 from .queue import Queue
-from .runner import Context, run_job
+from .runner import Context, JobKind, run_job
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +35,17 @@ SWEEP_EVERY = 5.0
 
 
 class JobWorkers:
-    def __init__(self, svc: Services, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        svc: Services,
+        kinds: Mapping[str, JobKind] | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         settings = svc.settings
         self.svc = svc
         self.queue = Queue(svc.engine, settings.job_lease_seconds, clock, settings.job_max_running)
         self.registry = Registry()
-        self.context = Context(svc, self.queue, PoolRegistry(settings))
+        self.context = Context(svc, self.queue, PoolRegistry(settings), dict(kinds or {}))
         # With a broker, jobs travel on RQ to `dbconnector worker` processes (dedicated.py).
         self.broker = (
             Broker(settings.job_broker_url, settings.job_queue) if settings.job_broker_url else None
@@ -164,12 +168,11 @@ class JobWorkers:
         return done
 
 
-def init_app(app: Flask) -> JobWorkers:
-    """Give the app its job engine, and start its threads when DBCONNECTOR_JOB_WORKERS > 0.
-    With a broker the instance only enqueues, and its one thread is the watcher, for the
-    sweeps (`dbconnector worker` processes run the jobs, dedicated.py)."""
-    svc: Services = app.extensions["dbconnector"]
-    workers = JobWorkers(svc)
+def install(svc: Services, kinds: Mapping[str, JobKind] | None = None) -> JobWorkers:
+    """Give the app's services their job engine, and start its threads when
+    DBCONNECTOR_JOB_WORKERS > 0. With a broker the instance only enqueues, and its one thread is
+    the watcher, for the sweeps (`dbconnector worker` processes run the jobs, dedicated.py)."""
+    workers = JobWorkers(svc, kinds)
     svc.jobs = workers
     if svc.settings.job_workers:
         workers.start(0 if workers.broker is not None else svc.settings.job_workers)

@@ -12,8 +12,8 @@ from sqlalchemy import Connection
 
 from ...drivers.base import Target
 from ...sql.transfer_types import ColumnKind, kind_of_value
-from .. import plan
-from .submit import source_place
+from .. import plan, streaming
+from .sides import source_place
 
 
 class Reader:
@@ -23,8 +23,7 @@ class Reader:
         self._kinds = source.driver.column_kinds(result.cursor)
 
     def batches(self) -> Iterator[list[Any]]:
-        while rows := self.result.fetchmany(self.batch):
-            yield rows
+        return streaming.batches(self.result, self.batch)
 
     def kinds(self, rows: list[Any]) -> list[ColumnKind]:
         """Each column's kind; where the driver says nothing, its first non-null value's."""

@@ -13,29 +13,24 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
 from ...auth.guard import Principal
 from ...drivers.base import Target
-from ...drivers.failures import statement_failure
-from ...errors import ApiError
 from ...sql.transfer_types import TEXT
 from ...store import jobs as job_store
-from .. import run
+from .. import session
 from ..jobs.cancel import Running
-from ..jobs.connected import connected, database_errors
 from ..jobs.pages import Cancelled
+from ..jobs.runner import Context
 from ..jobs.sealed import seal
 from ..jobs.timeouts import job_target
 from ..results import dumps
 from .load import Load
+from .sides import check
 from .source import reading, source_sql
-from .submit import check
-
-if TYPE_CHECKING:
-    from ..jobs.runner import Context
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.2  # seconds: at most this often a progress write to the metadata database
@@ -58,16 +53,18 @@ def transfer(
     shared = target.driver.queues_writes and source.connection_id == target.connection_id
     with ExitStack() as stack:
         if not shared:
-            _, source_conn = stack.enter_context(connected(ctx.pools, source, running, resets=True))
+            _, source_conn = stack.enter_context(
+                session.opened(ctx.pools, source, running, resets=True)
+            )
         stack.enter_context(lock)
         engine, target_conn = stack.enter_context(
-            connected(ctx.pools, target, running.partner, resets=shared)
+            session.opened(ctx.pools, target, running.partner, resets=shared)
         )
         if shared:
             source_conn = target_conn
         load = Load(engine, target_conn, target, sides.table, mode, job.id)
         try:
-            with database_errors(source_conn, source):
+            with session.database_errors(source_conn, source):
                 if not shared:
                     source_conn.begin()
                 if source.driver.name == target.driver.name == "postgresql":
@@ -80,7 +77,7 @@ def transfer(
             if running.cancelled.is_set() or not ctx.queue.begin_commit(job.id):
                 running.cancelled.set()
                 raise Cancelled()
-            with database_errors(target_conn, target):
+            with session.database_errors(target_conn, target):
                 load.commit()
         except BaseException:
             _abort(load)
@@ -98,7 +95,7 @@ def _copy(opened: Any, load: Load, running: Running, reporter: _Reporter) -> Non
             if running.cancelled.is_set():
                 raise Cancelled()
             progress["rowsRead"] += len(rows)
-            with database_errors(load.conn, target):
+            with session.database_errors(load.conn, target):
                 if not started:
                     load.start(reader.columns, reader.kinds(rows))
                     started = True
@@ -106,7 +103,7 @@ def _copy(opened: Any, load: Load, running: Running, reporter: _Reporter) -> Non
             progress["rowsWritten"] += len(rows)
             reporter.report()
         if not started:
-            with database_errors(load.conn, target):
+            with session.database_errors(load.conn, target):
                 load.start(reader.columns, reader.kinds([]))
 
 
@@ -123,12 +120,12 @@ def _pipe(
     driver: Any = source.driver
     sql, params = source_sql(conn, source, body)
     columns, kinds = driver.describe(conn, sql, params)
-    with database_errors(load.conn, load.target):
+    with session.database_errors(load.conn, load.target):
         load.start(columns, [kind or TEXT for kind in kinds])
     progress = reporter.progress
 
     def rows() -> Iterator[Any]:
-        try:
+        with session.database_errors(conn, source):
             for row in driver.copy_out(conn, sql, params):
                 if running.cancelled.is_set():
                     raise Cancelled()
@@ -136,14 +133,8 @@ def _pipe(
                 yield row
                 progress["rowsWritten"] += 1  # the target's COPY asked for the next row
                 reporter.report()
-        except (ApiError, Cancelled):
-            raise
-        except Exception as exc:
-            if run._is_database_error(conn, exc, source):
-                raise statement_failure(exc, source) from None
-            raise
 
-    with database_errors(load.conn, load.target):
+    with session.database_errors(load.conn, load.target):
         load.pipe(rows())
 
 

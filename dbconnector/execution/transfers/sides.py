@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...app_state import Services, services
-from ...auth import roles
-from ...auth.guard import Principal, current, needs
+from ...app_state import Services
+from ...auth.guard import Principal, needs
 from ...drivers.base import Target
+from ...lib import roles
 from ...sql.identifiers import parse_path
-from ...sql.shapes import shape_of
 from ...sql.statements import Place
 from ...telemetry.requestlog import note_target
 from .. import plan
 from ..jobs.submit import queue_job, seconds
+from ..operations import QUERY, SELECT
 from ..resolve import resolve_declared
 
 BATCH_DEFAULT = 5000
@@ -36,8 +36,7 @@ class Sides:
     table: tuple[str, ...]  # the target table's path, schema first when given
 
 
-def submit(body: dict[str, Any]) -> dict[str, Any]:
-    svc, principal = services(), current()
+def submit(svc: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     settings = svc.settings
     timeout = seconds(body, "timeout", settings.job_timeout, settings.job_max_timeout)
     retain = seconds(body, "retain", settings.job_retain, settings.job_max_retain)
@@ -48,7 +47,7 @@ def submit(body: dict[str, Any]) -> dict[str, Any]:
     stored["target"] = {"mode": "append", **body["target"]}
     source = body["source"]
     shape = {
-        "source": shape_of("query" if "statement" in source else "select", source),
+        "source": (QUERY if "statement" in source else SELECT).shape(source),
         "target": {"table": body["target"]["table"], "mode": stored["target"]["mode"]},
         "target_connection_id": sides.target.connection_id,
     }

@@ -1,4 +1,5 @@
-"""Running a compiled request against its target, from connecting to the JSON body.
+"""Running a compiled request directly, within its HTTP request: from connecting to the JSON
+body. (A job runs later, in jobs/runner.py.)
 
 - /select streams: the first rows are fetched before the response starts (so a failing statement is
   still a clean 400), the rest are written as they come, never held whole in memory.
@@ -14,111 +15,42 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from functools import partial
 from typing import Any
 
-from flask import Response
 from sqlalchemy import Connection, Delete, Insert, Select, Update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..app_state import Services
 from ..drivers.base import FETCH_ROWS, ProcedureCall, Target
-from ..drivers.failures import connect_failure, statement_failure
-from ..lib.deadlines import Deadlines
+from ..drivers.failures import statement_failure
 from ..sql import plan_cache as plans
 from ..sql.statements import Place
 from ..telemetry.requestlog import note_rows
-from .results import ResultSpool, dumps, encode_rows
+from . import session, streaming
+from .results import Answer, ResultSpool, dumps, encode_rows
 
 log = logging.getLogger(__name__)
-
-BACKSTOPS = Deadlines("dbc-statement-backstop")
-BACKSTOP_MARGIN = 2.0  # seconds past the statement timeout before the client cancels
-
-JSON = "application/json"
 
 
 def _connect(svc: Services, target: Target) -> Connection:
     assert svc.pools is not None
-    try:
-        return svc.pools.engine(target).connect()
-    except SQLAlchemyError as exc:
-        raise connect_failure(exc, target) from None
+    return session.connect(svc.pools, target)[1]
 
 
 @contextmanager
 def _transaction(svc: Services, target: Target, resets: bool = False) -> Iterator[Connection]:
-    """A connection to the target inside one transaction: committed if the block succeeds,
-    rolled back otherwise. Database errors become clean ApiErrors; the use is counted.
+    """session.transaction on the app's pools, the use counted.
 
-    resets: the block ran caller SQL that may have changed session state (see end_session).
+    resets: the block runs caller SQL that may change session state (session.end_session).
     """
-    conn = _connect(svc, target)
+    assert svc.pools is not None
     if svc.usage is not None:
         svc.usage.record(target.connection_id)
-    backstop = None
-    try:
-        if resets:
-            assert svc.pools is not None
-            dbapi_connection = conn.connection.dbapi_connection
-            backend_id = target.driver.backend_id(dbapi_connection)
-            backstop = arm_backstop(target, svc.pools.engine(target), dbapi_connection, backend_id)
-        transaction = conn.begin()
+    with session.transaction(svc.pools, target, resets=resets) as conn:
         yield conn
-        transaction.commit()
-    except Exception as exc:
-        _after_failure(conn, exc, target)
-        if _is_database_error(conn, exc, target):
-            raise statement_failure(exc, target) from None
-        raise
-    finally:
-        if backstop is not None:
-            BACKSTOPS.withdraw(backstop)
-        if resets:
-            _end_session(conn, target)
-        conn.close()
 
 
-def arm_backstop(target: Target, engine: Any, dbapi_connection: Any, backend_id: Any) -> int:
-    """Caller SQL may turn the server's statement timeout off (`SET LOCAL statement_timeout =
-    0`): past it, plus a margin for the server's own cancel, the statement is cancelled from here,
-    which that SQL cannot change. Withdraw it (BACKSTOPS.withdraw) when the work ends."""
-    return BACKSTOPS.arm(
-        target.statement_timeout + BACKSTOP_MARGIN,
-        partial(target.driver.cancel, engine, dbapi_connection, backend_id),
-    )
-
-
-def _is_database_error(conn: Connection, exc: BaseException, target: Target) -> bool:
-    # Raw DB-API cursors (batches, procedures) raise the driver's own exceptions.
-    known = (SQLAlchemyError, conn.dialect.loaded_dbapi.Error, *target.driver.extra_errors)
-    return isinstance(exc, known)
-
-
-def _after_failure(conn: Connection, exc: BaseException, target: Target) -> None:
-    """Roll back; a cancelled statement or a dead connection is closed, never reused."""
-    if conn.invalidated:
-        return
-    if target.driver.is_timeout(getattr(exc, "orig", exc)):
-        conn.invalidate()  # a cancelled statement can leave the connection mid-protocol
-        return
-    try:
-        conn.rollback()
-    except Exception:
-        conn.invalidate()
-
-
-def _end_session(conn: Connection, target: Target) -> None:
-    if conn.invalidated:
-        return
-    try:
-        target.driver.end_session(conn)
-    except Exception:  # a connection we cannot reset must not be reused
-        log.debug("resetting a target connection failed; closing it", exc_info=True)
-        conn.invalidate()
-
-
-def select(svc: Services, target: Target, place: Place, request: plans.CompiledSelect) -> Response:
+def select(svc: Services, target: Target, place: Place, request: plans.CompiledSelect) -> Answer:
     """Most selects are small: run them once with at most FETCH_ROWS + 1 rows on a plain cursor
     (one round trip; autocommit where that costs nothing), as SQL compiled once per shape
     (sql/plan_cache.py), and answer whole. Only when more rows come back is the statement run again
@@ -144,7 +76,7 @@ def select(svc: Services, target: Target, place: Place, request: plans.CompiledS
             raise statement_failure(again, target) from None
     if request.whole or len(rows) <= FETCH_ROWS:  # the whole answer: send it with a Content-Length
         note_rows(len(rows))
-        return Response(b"[" + encode_rows(columns, rows) + b"]", mimetype=JSON)
+        return Answer(b"[" + encode_rows(columns, rows) + b"]")
     return _streamed(svc, target, request.statement(place))
 
 
@@ -170,13 +102,13 @@ def _read(
         # wrap each row in a Row object on the way.
         return columns, result.cursor.fetchall(), plan
     except SQLAlchemyError as exc:
-        _after_failure(conn, exc, target)
+        session.after_failure(conn, exc, target)
         raise
     finally:
         conn.close()
 
 
-def _streamed(svc: Services, target: Target, statement: Select) -> Response:
+def _streamed(svc: Services, target: Target, statement: Select) -> Answer:
     conn = _connect(svc, target)
     try:
         result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_ROWS).execute(
@@ -187,13 +119,13 @@ def _streamed(svc: Services, target: Target, statement: Select) -> Response:
         # rows in its own buffer.
         first = result.fetchmany(FETCH_ROWS)
     except SQLAlchemyError as exc:
-        _after_failure(conn, exc, target)
+        session.after_failure(conn, exc, target)
         conn.close()
         raise statement_failure(exc, target) from None
     except BaseException:
         conn.close()
         raise
-    return Response(_stream(conn, result, columns, first, target), mimetype=JSON)
+    return Answer(_stream(conn, result, columns, first, target))
 
 
 def _stream(
@@ -201,7 +133,7 @@ def _stream(
 ) -> Iterator[bytes]:
     try:
         yield b"[" + encode_rows(columns, first)
-        while rows := result.fetchmany(FETCH_ROWS):
+        for rows in streaming.batches(result):
             yield b"," + encode_rows(columns, rows)
         yield b"]"
     except Exception as exc:
@@ -239,7 +171,7 @@ def delete(svc: Services, target: Target, statement: Delete) -> dict[str, Any]:
         return {"Deleted": conn.execute(statement).rowcount}
 
 
-def query(svc: Services, target: Target, sql: str) -> Response:
+def query(svc: Services, target: Target, sql: str) -> Answer:
     spool = ResultSpool()
     try:
         with _transaction(svc, target, resets=True) as conn:
@@ -248,10 +180,10 @@ def query(svc: Services, target: Target, sql: str) -> Response:
         spool.close()
         raise
     note_rows(spool.row_count)
-    return Response(spool.body(), mimetype=JSON)
+    return Answer(spool.body())
 
 
-def call(svc: Services, target: Target, procedure: ProcedureCall) -> Response:
+def call(svc: Services, target: Target, procedure: ProcedureCall) -> Answer:
     spool = ResultSpool()
     try:
         with _transaction(svc, target, resets=True) as conn:
@@ -261,8 +193,8 @@ def call(svc: Services, target: Target, procedure: ProcedureCall) -> Response:
         raise
     note_rows(spool.row_count)
     if not procedure.outputs:
-        return Response(spool.body(), mimetype=JSON)
-    return Response(_with_outputs(spool, values), mimetype=JSON)
+        return Answer(spool.body())
+    return Answer(_with_outputs(spool, values))
 
 
 def _with_outputs(spool: ResultSpool, values: dict[str, Any]) -> Iterator[bytes]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from dbconnector.auth import roles
-from dbconnector.auth.roles import Role
+from dbconnector.lib import roles
+from dbconnector.lib.roles import Role
 
 
 @pytest.mark.parametrize("value", [1, 2, 4, 6, 7, 2048, 4096, 4096 | 2048 | 7])

@@ -1,0 +1,120 @@
+"""Flood control on Flask-Limiter: one `Limiter` per app, sliding-window counters.
+
+- per user on authenticated calls (DBCONNECTOR_RATELIMIT): `per_user`, a limit keyed on the
+  authenticated user, decorating the inner function of each @requires view (auth/guard.py),
+  which is called once the token is verified;
+- per client address on /v1/auth and /v1/auth/refresh together, and per username on /v1/auth
+  (DBCONNECTOR_AUTH_RATELIMIT): shared limits wrapped around the views that name them in
+  @responds(flood=...) (api/responses.py).
+
+A breach is answered through the Limiter's on_breach hook as the specification says: HTTP 200
+(DBCONNECTOR_FLOOD_STATUS) {"error": "No Data"} with Retry-After; web/error_handlers.py hands that
+response out. Counts live in DBCONNECTOR_RATELIMIT_STORAGE_URL, which Flask-Limiter opens by its
+scheme: shm:// (the default, the data dir's flood.shm shared by every worker of the instance,
+auth/shm_storage.py), memory:// (one process) or redis:// (every instance). If a shared storage
+fails, the Limiter's in-memory fallback counts in the process until the storage answers again
+(it probes it with a growing back-off), so limits still hold, per process, and the service keeps
+serving; the switch and the return are logged once each.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask_limiter import Limiter, RequestLimit, RouteLimit
+
+from ..config import Settings
+from ..errors import FLOOD
+from ..telemetry.metrics import count_flood_refusal
+from . import shm_storage
+from .clientip import client_address
+
+# A Redis that stops answering must cost a call at most this long, not hang it.
+_REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+def storage_options(storage_url: str, data_dir: Path) -> dict[str, Any]:
+    """What the storage of `storage_url`'s scheme is opened with."""
+    if storage_url.startswith(shm_storage.SCHEME):
+        return {"data_dir": str(data_dir)}
+    if storage_url.startswith("memory://"):
+        return {}
+    return dict(_REDIS_OPTIONS)
+
+
+def answer_breach(breached: RequestLimit) -> Response:
+    """The specification's answer to a flood, with the seconds until the window admits again."""
+    count_flood_refusal()
+    try:
+        retry_after = max(1, math.ceil(breached.window.reset_time - time.time()))
+    except Exception:  # the storage failed between the hit and this question
+        retry_after = breached.limit.get_expiry()
+    response = jsonify({"error": FLOOD})
+    response.status_code = current_app.config["DBC_SETTINGS"].flood_status
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _user_key() -> str:
+    return str(g.principal.id)
+
+
+def _login_username() -> str:
+    body = request.get_json(force=True, silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return username.lower() if isinstance(username, str) else ""
+
+
+@dataclass(frozen=True)
+class Flood:
+    limiter: Limiter
+    per_user: RouteLimit
+    # name in @responds(flood=...) -> the limit it stands for
+    by_name: dict[str, RouteLimit]
+    # a @requires view's inner function -> it, counted by per_user
+    counted: dict[Callable[..., Any], Callable[..., Any]] = field(default_factory=dict)
+
+    def limit_views(self, app: Flask) -> None:
+        """Put the app's registered views under their limits: each view naming limits in
+        `dbc_flood` wrapped in them, each @requires view's inner function in per_user."""
+        for endpoint, view in list(app.view_functions.items()):
+            permitted = getattr(view, "dbc_permitted", None)
+            if permitted is not None:
+                self.counted[permitted] = self.per_user(permitted)
+            limited = view
+            for name in getattr(view, "dbc_flood", ()):
+                limited = self.by_name[name](limited)
+            app.view_functions[endpoint] = limited
+
+
+def init_app(app: Flask, settings: Settings) -> Flood:
+    url = settings.ratelimit_storage_url
+    limiter = Limiter(
+        client_address,
+        app=app,
+        strategy="sliding-window-counter",
+        storage_uri=url,
+        storage_options=storage_options(url, settings.data_dir),
+        in_memory_fallback_enabled=not url.startswith("memory://"),
+        key_prefix="dbc",
+        on_breach=answer_breach,
+    )
+    return Flood(
+        limiter,
+        per_user=limiter.shared_limit(settings.ratelimit, scope="user", key_func=_user_key),
+        by_name={
+            "address": limiter.shared_limit(settings.auth_ratelimit, scope="auth-ip"),
+            "username": limiter.shared_limit(
+                settings.auth_ratelimit,
+                scope="auth-user",
+                key_func=_login_username,
+                exempt_when=lambda: not _login_username(),
+            ),
+        },
+    )

@@ -2,11 +2,12 @@
 SOAK_SECONDS (600), then a verdict. It passes with zero errors and every gunicorn worker's RSS
 flat: the mean of the last minute within 10 % of the first minute after the warm-up.
 
-    SOAK_SECONDS=120 SOAK_RATE=40 .venv/bin/python bench/soak.py
+    .venv/bin/python bench/soak.py [--seconds 120] [--rate 40]   (or SOAK_SECONDS / SOAK_RATE)
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import itertools
 import os
@@ -26,13 +27,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import targets as target_setup
-from run import OWNER, USER, call, environment, login, prepare_service, rss_kb
-from served import Server, free_port
+from run import OWNER, USER, call, environment, login, prepare_service
+from served import Server, free_port, rss_kb
 
-SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
-RATE = float(os.environ.get("SOAK_RATE", "50"))  # requests per second, all operations together
-WARMUP = min(60.0, SECONDS / 5)
-WINDOW = min(60.0, SECONDS / 5)  # the first and last windows compared for RSS
+
+def options_from(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", "600"))
+    )
+    parser.add_argument(  # requests per second, all operations together
+        "--rate", type=float, default=float(os.environ.get("SOAK_RATE", "50"))
+    )
+    return parser.parse_args(argv)
 
 
 class Tokens:
@@ -124,7 +131,10 @@ def operations(server: Server, conn: dict[str, str]) -> list[Callable[[], Any]]:
     return ops
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    options = options_from(argv)
+    seconds, rate = options.seconds, options.rate
+    warmup = window = min(60.0, seconds / 5)  # the first and last windows compared for RSS
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="dbc-soak-"))
     built = [target_setup.sqlite_target(work)]
@@ -148,7 +158,7 @@ def main() -> int:
         stop = threading.Event()
 
         def sample() -> None:
-            while not stop.wait(5):
+            while not stop.wait(min(5.0, window / 2)):
                 for pid in server.workers():
                     with contextlib.suppress(OSError):  # a worker that just exited
                         samples.setdefault(pid, []).append((time.monotonic(), rss_kb(pid)))
@@ -157,12 +167,12 @@ def main() -> int:
         sampler.start()
         started = time.monotonic()
         print(
-            f"soak: {SECONDS:.0f} s at {RATE:.0f} requests/s over {len(ops)} operations", flush=True
+            f"soak: {seconds:.0f} s at {rate:.0f} requests/s over {len(ops)} operations", flush=True
         )
         with ThreadPoolExecutor(16) as pool:
             for n in itertools.count():
-                due = started + n / RATE
-                if due - started >= SECONDS:
+                due = started + n / rate
+                if due - started >= seconds:
                     break
                 time.sleep(max(0.0, due - time.monotonic()))
                 op = ops[n % len(ops)]
@@ -183,8 +193,8 @@ def main() -> int:
             target_setup.drop(target)
     verdicts = []
     for pid, points in samples.items():
-        first = [kb for t, kb in points if started + WARMUP <= t < started + WARMUP + WINDOW]
-        last = [kb for t, kb in points if t >= started + SECONDS - WINDOW]
+        first = [kb for t, kb in points if started + warmup <= t < started + warmup + window]
+        last = [kb for t, kb in points if t >= started + seconds - window]
         if first and last:
             growth = statistics.mean(last) / statistics.mean(first) - 1
             verdicts.append(growth)

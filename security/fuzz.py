@@ -1,8 +1,9 @@
 """`make fuzz`: schemathesis against a served DBConnector, longer than `make test`'s bounded run.
 
 Starts `dbconnector serve` (gunicorn, the demo's SQLite target, flood limits raised) on a free
-loopback port, logs in as an OWNER, and runs schemathesis over /v1/openapi.json with every
-operation's examples, coverage and fuzzing phases. The checks: no 5xx, and every status code,
+loopback port, and runs schemathesis over /v1/openapi.json with every operation's examples,
+coverage and fuzzing phases, as an OWNER (security/fuzz_auth.py logs in again every minute, since
+tokens expire and a run can take longer). The checks: no 5xx, and every status code,
 content type and body as the document says. Exit status is schemathesis's.
 
     .venv/bin/python security/fuzz.py [--max-examples 200]
@@ -11,6 +12,7 @@ content type and body as the document says. Exit status is schemathesis's.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import signal
 import subprocess
@@ -21,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from served import post_json, serve_service
+from served import serve_service
 
 CHECKS = ",".join(
     (
@@ -42,15 +44,17 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dbc-fuzz-"))
     server = serve_service(work, OWNER, DBCONNECTOR_DEMO="1")
     try:
-        login = {"username": OWNER[0], "password": OWNER[1]}
-        token = post_json(server, "/v1/auth", login)["authToken"]
+        hooks = {
+            "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("fuzz_auth.py")),
+            "DBC_FUZZ_BASE": server.url(""),
+            "DBC_FUZZ_USER": OWNER[0],
+            "DBC_FUZZ_PASSWORD": OWNER[1],
+        }
         return subprocess.call(
             [
                 str(Path(sys.executable).parent / "schemathesis"),
                 "run",
                 server.url("/v1/openapi.json"),
-                "--header",
-                f"Authorization: Bearer {token}",
                 "--checks",
                 CHECKS,
                 "--max-examples",
@@ -60,7 +64,8 @@ def main() -> int:
                 # failing the run with an error that is not the service's.
                 "--workers",
                 "1",
-            ]
+            ],
+            env={**os.environ, **hooks},
         )
     finally:
         server.stop()

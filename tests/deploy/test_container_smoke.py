@@ -1,12 +1,13 @@
 """The container image, checked without a Docker engine.
 
 The Dockerfile's COPY lines lay out each stage's files in a temporary directory (nothing else
-from the checkout), a fresh venv stands in for the image's Python: the builder's wheel is built
-from the builder's files alone and installed with the runtime lock, hash-checked, as the final
-stage does. Then the image's CMD runs with the image's ENV (/data and /app mapped into the
-temporary directory), the HEALTHCHECK command must pass, the OWNER logs in, and neither /app nor
-the venv may have changed meanwhile (the image runs with a read-only root filesystem but /data
-and a /tmp tmpfs). A file the image needs that the Dockerfile does not copy fails it.
+from the checkout), a fresh venv stands in for the image's Python, and each stage's pip commands
+run exactly as its RUN lines give them: the builder makes the locked wheels and the project's from
+its own files alone, the final stage installs them with --no-index --no-deps --require-hashes.
+Then the image's CMD runs with the image's ENV (/data and /app mapped into the temporary
+directory), the HEALTHCHECK command must pass, the OWNER logs in, and neither /app nor the venv
+may have changed meanwhile (the image runs with a read-only root filesystem but /data and a /tmp
+tmpfs). A file the image needs that the Dockerfile does not copy fails it.
 """
 
 from __future__ import annotations
@@ -77,41 +78,52 @@ class Image:
         return self.venv / "bin" / "python"
 
 
+def image_pip(venv: Path, stage_root: Path, wheels: Path, workdir: str, args: list[str]) -> None:
+    """Run one of the Dockerfile's pip commands as written, with the image's paths mapped."""
+    mapped = []
+    for arg in args:
+        if arg.startswith("/wheels"):
+            arg = str(wheels) + arg.removeprefix("/wheels")
+            if "*" in arg:
+                (arg,) = map(str, Path(arg).parent.glob(Path(arg).name))
+        mapped.append(arg)
+    # --no-compile: .pyc files only make imports faster, and writing them is slow.
+    quiet = ["--quiet", "--no-compile"] if mapped[0] == "install" else ["--quiet"]
+    if mapped[0] == "check":
+        quiet = []
+    pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check"]
+    run(*pip, mapped[0], *quiet, *mapped[1:], cwd=stage_root / workdir.lstrip("/"))
+
+
 @pytest.fixture(scope="module")
 def image() -> Iterator[Image]:
     base = Path(tempfile.mkdtemp(prefix="dbc-image-"))
     builder, final = stages()
     venv = base / "venv"
     run(sys.executable, "-m", "venv", venv)
-    pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    # The builder stage: its files only, the build lock, then the project's wheel.
-    source = base / "builder"
-    lay_out(builder, source)
-    workdir = source / "src"
-    run(
-        *pip,
-        "install",
-        "--no-compile",
-        "--require-hashes",
-        "--no-deps",
-        "-r",
-        "requirements/build.txt",
-        cwd=workdir,
-    )
     wheels = base / "wheels"
-    run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", wheels, ".", cwd=workdir)
-    # The final stage: the runtime lock from its own copy, hash-checked, then the wheel.
-    lay_out(final, base / "image")
-    lock = base / "image" / "app" / "requirements" / "runtime.txt"
-    # --no-compile: .pyc files only make imports faster, and writing them is slow.
-    run(*pip, "install", "--no-compile", "--require-hashes", "--no-deps", "-r", lock)
-    (wheel,) = wheels.glob("dbconnector-*.whl")
-    run(*pip, "install", "--no-compile", "--no-deps", wheel)
-    run(venv / "bin" / "python", "-m", "pip", "check")
-    run(*pip, "uninstall", "--yes", "setuptools", "wheel")
+    # The builder stage on its files only, then the final stage's installs: each stage's pip
+    # commands exactly as the Dockerfile's RUN lines give them.
+    for stage, root in ((builder, base / "builder"), (final, base / "image")):
+        lay_out(stage, root)
+        for workdir, args in stage.pip:
+            image_pip(venv, root, wheels, workdir, args)
     shutil.rmtree(base / "image")  # each test lays the final stage out again
     yield Image(base, venv)
     shutil.rmtree(base, ignore_errors=True)
+
+
+def test_every_pip_install_in_the_image_installs_its_lock_without_resolving():
+    commands = [args for stage in stages() for _, args in stage.pip]
+    installs = [args for args in commands if args[0] in {"install", "wheel"}]
+    assert len(installs) >= 4
+    for args in installs:
+        assert "--no-deps" in args, f"pip {' '.join(args)} may resolve dependencies"
+        if "-r" in args:
+            assert "--require-hashes" in args, f"pip {' '.join(args)} skips the lock's hashes"
+    final_installs = [args for args in stages()[-1].pip if args[0] == "install"]
+    assert all("--no-index" in args for args in final_installs)
+    assert ["check"] in [args for _, args in stages()[-1].pip]
 
 
 @dataclass

@@ -29,6 +29,8 @@ class Stage:
     user: str = ""
     healthcheck: list[str] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)
+    # Each RUN's pip commands as (working directory, arguments after "pip").
+    pip: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -78,7 +80,25 @@ def stages(text: str | None = None) -> list[Stage]:
             stage.healthcheck = _exec_form(args.split(" CMD ", 1)[1].strip())
         elif word == "CMD":
             stage.cmd = _exec_form(args)
+        elif word == "RUN":
+            stage.pip += [(workdir, command) for command in _pip_commands(args)]
     return found
+
+
+def _pip_commands(run: str) -> list[list[str]]:
+    """The `pip ...` commands of a RUN line (its --mount flags dropped), each after "pip"."""
+    words = shlex.split(run)
+    while words and words[0].startswith("--mount="):
+        words.pop(0)
+    commands, current = [], []
+    for word in [*words, "&&"]:
+        if word == "&&":
+            if current and current[0] == "pip":
+                commands.append(current[1:])
+            current = []
+        else:
+            current.append(word)
+    return commands
 
 
 def final_stage(text: str | None = None) -> Stage:

@@ -14,9 +14,14 @@ Workloads dominated by slow statements may want more threads.
 
 import mmap
 import os
+import selectors
 import shutil
+import socket
 import struct
 import tempfile
+import time
+from concurrent import futures
+from functools import partial
 
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -25,6 +30,8 @@ from gunicorn.workers.gthread import ThreadWorker
 _SLOTS = 64  # workers beyond this many accept as plain gthread workers do
 _COUNTS = mmap.mmap(-1, _SLOTS * 8)
 _free_slots = list(range(_SLOTS))
+# The heartbeat's request line, as it starts on the wire.
+_HEARTBEAT = (b"GET /admin/ok ", b"GET /admin/ok?", b"HEAD /admin/ok ")
 
 
 class EvenThreadWorker(ThreadWorker):
@@ -37,6 +44,43 @@ class EvenThreadWorker(ThreadWorker):
     listen), so some worker always listens and kept-alive connections spread evenly."""
 
     dbc_slot = -1
+    dbc_lane = None
+
+    def init_process(self):  # type: ignore[no-untyped-def]
+        # The heartbeat's own thread: slow statements and slow clients may hold every thread of
+        # the pool, and the platform must still hear the process answer (GET /admin/ok).
+        self.dbc_lane = futures.ThreadPoolExecutor(1, thread_name_prefix="dbc-heartbeat")
+        super().init_process()
+
+    def enqueue_req(self, conn):  # type: ignore[no-untyped-def]
+        line = self._peek(conn)
+        if line is None and not conn.initialized and not conn.data_ready:
+            # Accepted before its first bytes: wait for them in the poller, not in a thread,
+            # so the request line can choose the pool.
+            conn.timeout = time.monotonic() + self.cfg.keepalive
+            self.pending_conns.append(conn)
+            self.poller.register(
+                conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
+            )
+            return
+        heartbeat = line is not None and line.startswith(_HEARTBEAT)
+        pool = self.dbc_lane if heartbeat and self.dbc_lane is not None else self.tpool
+        done = pool.submit(self.handle, conn)
+        done.add_done_callback(lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+
+    def _peek(self, conn):  # type: ignore[no-untyped-def]
+        """The first bytes waiting on the connection, without taking them; None if none yet
+        (or they cannot be seen: TLS, or a request already buffered by the parser)."""
+        if self.cfg.is_ssl or conn.is_http2:
+            return b""
+        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
+            return b""
+        try:
+            return conn.sock.recv(16, socket.MSG_PEEK | socket.MSG_DONTWAIT) or b""
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            return b""
 
     def _publish(self) -> bool:
         """Write this worker's count; answer whether it is among the least loaded."""

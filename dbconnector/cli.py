@@ -146,7 +146,7 @@ def connections() -> None:
 @connections.command("check")
 def connections_check() -> None:
     """List stored connections that break the rules on what a target may be (exit 1 if any)."""
-    from .drivers.confinement import rules_for
+    from .drivers import confine
     from .errors import ApiError
     from .store import connstring
     from .store.connections import ConnectionStore
@@ -154,13 +154,12 @@ def connections_check() -> None:
 
     settings = _settings()
     store = ConnectionStore(SecretBox.of(settings.key_ring))
-    rules = rules_for(settings)
     broken = 0
     with read(_engine(settings)) as conn:
         records = store.list_page(conn, None, None)
     for record in records:
         try:
-            rules.check(connstring.parse(record.connection_string))
+            confine(settings, connstring.parse(record.connection_string))
         except ApiError as exc:
             broken += 1
             click.echo(f"{record.id}\t{record.name}\t{record.token}\t{exc.message}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from limits import parse_many
 
 from .lib.keys import KeyRing
+from .lib.private import private_dir
 
 
 class ConfigError(ValueError):
@@ -53,6 +54,8 @@ class Settings:
     # Target databases.
     connect_timeout: float = 5.0
     statement_timeout: float = 30.0
+    # Seconds a request's body may take to arrive once its headers have (0: no bound).
+    body_timeout: float = 10.0
     select_max_rows: int = 0
     pool_size: int = 5
     pool_max_overflow: int = 10
@@ -77,6 +80,9 @@ class Settings:
     job_max_result_bytes: int = 1024**3
     job_max_rows: int = 10_000_000
     job_max_active: int = 10
+    # Jobs one user may have running at once across the instances, so one user cannot hold every
+    # worker thread; the rest wait queued.
+    job_max_running: int = 2
     job_lease_seconds: int = 30
     # Scale-out: jobs go on this Redis (RQ) to `dbconnector worker` processes (execution/jobs/).
     job_broker_url: str = ""
@@ -156,6 +162,7 @@ class Settings:
             connect_timeout=reader.float(
                 "DBCONNECTOR_CONNECT_TIMEOUT", cls.connect_timeout, 0.5, 120
             ),
+            body_timeout=reader.float("DBCONNECTOR_BODY_TIMEOUT", cls.body_timeout, 0, 3600),
             statement_timeout=reader.float(
                 "DBCONNECTOR_STATEMENT_TIMEOUT", cls.statement_timeout, 0.1, 86400
             ),
@@ -187,6 +194,9 @@ class Settings:
             ),
             job_max_rows=reader.int("DBCONNECTOR_JOB_MAX_ROWS", cls.job_max_rows, 1, 10**12),
             job_max_active=reader.int("DBCONNECTOR_JOB_MAX_ACTIVE", cls.job_max_active, 1, 10**6),
+            job_max_running=reader.int(
+                "DBCONNECTOR_JOB_MAX_RUNNING", cls.job_max_running, 1, 10**6
+            ),
             job_lease_seconds=reader.int(
                 "DBCONNECTOR_JOB_LEASE_SECONDS", cls.job_lease_seconds, 2, 3600
             ),
@@ -282,7 +292,7 @@ def _check_previous_keys(current: str, previous: tuple[str, ...]) -> None:
 
 def _local_secret(data_dir: Path) -> str:
     """A random key created once in the data dir (mode 0600) so restarts keep tokens and secrets."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "secret_key"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

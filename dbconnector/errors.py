@@ -58,6 +58,15 @@ class Forbidden(ApiError):
         return {}
 
 
+class SystemRoutine(Forbidden):
+    """/exec named one of the database's own routines (a system schema's or an extension's,
+    which run SQL text or read files) for a caller below FULL: 403 {}, audited."""
+
+    def __init__(self, routine: str) -> None:
+        super().__init__(f"{routine} is a system routine: FULL and up may run it")
+        self.routine = routine
+
+
 class TargetError(ApiError):
     """The target database refused or failed a statement; `message` is already cleaned."""
 

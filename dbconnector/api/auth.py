@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, request
@@ -19,6 +20,7 @@ from .responses import TOKENS, responds
 from .schemas import AuthRequest, RefreshRequest, load
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 INVALID_LOGIN = "Invalid username or password"
 # Built once: a marshmallow schema holds no per-call state, and building one per call
@@ -41,10 +43,14 @@ def login() -> tuple[dict[str, Any], int]:
         raise Unauthorized(INVALID_LOGIN)
     if not verify_password(data["password"], user.password_hash):
         raise Unauthorized(INVALID_LOGIN)
+    # A refused user with the right password answers as a wrong password does: a different
+    # answer would confirm the password to whoever guessed it.
     if not user.enabled:
-        raise Forbidden(f"login by disabled user {user.id}")
+        log.info("401: login by disabled user %s", user.id)
+        raise Unauthorized(INVALID_LOGIN)
     if not is_allowed(client_address(), user.ipaddresses):
-        raise Forbidden(f"login by user {user.id} from an address outside its allowlist")
+        log.info("401: login by user %s from an address outside its allowlist", user.id)
+        raise Unauthorized(INVALID_LOGIN)
     rounds = svc.settings.bcrypt_rounds
     # A hash of another cost (DBCONNECTOR_BCRYPT_ROUNDS changed) is replaced while we know the
     # password; hashed outside the transaction, as bcrypt is slow by design.
@@ -80,7 +86,7 @@ def refresh() -> tuple[dict[str, Any], int]:
     # user's unspent refresh tokens in its own transaction, so the compare-and-set then fails,
     # and a token that can be redeemed still carries the user's current generation.
     principal = load_principal(claim.user_id)
-    if principal is None:
+    if principal is None or principal.token_stamp != claim.stamp:
         raise Unauthorized(BAD_TOKEN)
     refused = _standing_refusal(principal)
     pair = tokens.new_pair(
@@ -89,6 +95,7 @@ def refresh() -> tuple[dict[str, Any], int]:
         claim.generation,
         svc.settings.access_ttl,
         svc.settings.refresh_ttl,
+        claim.stamp,
     )
     with write(svc.engine) as conn:
         redeemed = claim.redeem(conn)

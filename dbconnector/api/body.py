@@ -30,7 +30,11 @@ def request_body(request: Request, missing: str = "Missing payload") -> dict:
         raise BadRequest(missing)
     try:
         body = loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except ValueError as exc:  # UnicodeDecodeError included
+        if "integer string conversion" in str(exc):  # Python's cap on an integer's digits
+            raise BadRequest("A number in the request body has too many digits") from None
+        raise BadRequest("Malformed JSON in request body") from None
+    except RecursionError:
         raise BadRequest("Malformed JSON in request body") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")

@@ -17,9 +17,16 @@ from marshmallow import ValidationError, fields, validate
 # ASCII digits only: str.isdigit() also takes "¹" and other digits int() refuses.
 _WHOLE = re.compile(r"^\s*-?[0-9]+\s*$")
 
+# The most any whole-number field takes unless it names its own bound: a product of two of them
+# (page x limit) still fits a signed 64-bit OFFSET.
+WHOLE_MAX = 2**31 - 1
+
 
 class WholeNumber(fields.Field):
-    """A non-negative whole number given as a JSON number or a numeric string."""
+    """A non-negative whole number given as a JSON number or a numeric string.
+
+    The bounds are checked before converting: int() of `1e1000000` holds the GIL for seconds.
+    """
 
     def __init__(self, low: int = 0, high: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -27,25 +34,28 @@ class WholeNumber(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         name = self.data_key or attr
-        number: int | None = None
+        number: int | Decimal | None = None
         if isinstance(value, bool):
             number = None
         elif isinstance(value, int):
             number = value
-        elif isinstance(value, Decimal | float) and value == int(value):
-            number = int(value)
+        elif isinstance(value, float) and value.is_integer():
+            number = Decimal(value)
+        elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral():
+            number = value
         elif isinstance(value, str) and _WHOLE.match(value):
-            number = int(value.strip())
+            number = Decimal(value.strip())
         if number is None:
             raise ValidationError(f"{name} must be a whole number")
-        if number < self.low or (self.high is not None and number > self.high):
+        high = WHOLE_MAX if self.high is None else self.high
+        if number < self.low or number > high:
             bound = (
-                f"between {self.low} and {self.high}"
-                if self.high is not None
-                else f"at least {self.low}"
+                f"at least {self.low}"
+                if self.high is None and number < self.low
+                else f"between {self.low} and {high}"
             )
             raise ValidationError(f"{name} must be {bound}")
-        return number
+        return int(number)
 
 
 class Flag(fields.Field):

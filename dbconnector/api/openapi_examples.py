@@ -40,8 +40,8 @@ _JOB_SUBMIT = _EXECUTION + (
     'later"} (nothing is stored)'
 )
 ERRORS = {
-    "auth.login": '401 {"error": "Invalid username or password"} (an unknown user and a wrong '
-    "password alike); 403 {} for a disabled user or a call from outside its IP allowlist",
+    "auth.login": '401 {"error": "Invalid username or password"} (an unknown user, a wrong '
+    "password, a disabled user and a call from outside its IP allowlist alike)",
     "auth.refresh": '401 {"error": "Bad Token"} for a refresh token that is unknown, expired, not '
     "issued with this authToken, or already spent (a reuse, which also revokes every token of "
     "the user)",

@@ -37,6 +37,8 @@ class Principal:
     # Tokens of an older generation were revoked (store/refresh_tokens.revoke_all).
     token_generation: int = 0
     ttl: str = ""  # the user's authToken lifetime, for a refresh
+    # Tokens carry it (`stm`): a token binds to this user, not only to its id.
+    token_stamp: str = ""
 
     @property
     def admin(self) -> bool:
@@ -52,7 +54,15 @@ def principal_of(user: user_store.User) -> Principal:
         user.ipaddresses,
         user.token_generation,
         user.ttl,
+        user.token_stamp,
     )
+
+
+def needs(principal: Principal, allowed: int, what: str) -> None:
+    """403 unless `principal` now holds one of `allowed`'s bits (for checks after the call's own,
+    e.g. when a job starts)."""
+    if not principal.role & allowed:
+        raise Forbidden(f"user {principal.id} (role {principal.role}) may not {what}")
 
 
 def load_principal(user_id: int) -> Principal | None:
@@ -91,10 +101,15 @@ def token_principal(claims: dict[str, Any]) -> Principal | None:
         raise Unauthorized(BAD_TOKEN) from None
     principal = load_principal(user_id)
     # A token newer than the cached state was issued after it was cached (a login after a
-    # revocation elsewhere): the cache is out of date, not the token. An older one was revoked:
-    # refused at once by every worker of the instance that revoked it, and by other instances
-    # once their cache entry (at most DBCONNECTOR_CACHE_SECONDS old) goes.
-    if principal is not None and claims.get("gen", 0) > principal.token_generation:
+    # revocation elsewhere), or for a user created since under the same id: the cache is out of
+    # date, not the token. An older one was revoked, and a token of another user (a deleted one
+    # whose id came back) never matches the stamp: refused by the manager's revocation check
+    # (auth/token_manager.py), at once on every worker of the instance that revoked it, and on
+    # other instances once their cache entry (at most DBCONNECTOR_CACHE_SECONDS old) goes.
+    if principal is not None and (
+        claims.get("gen", 0) > principal.token_generation
+        or claims.get("stm") != principal.token_stamp
+    ):
         services().principals.invalidate(lambda key: key == user_id)
         principal = load_principal(user_id)
     g.token_principal = principal

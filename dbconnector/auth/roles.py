@@ -24,6 +24,8 @@ SELECT = ALL_ROLES
 INSERT = UPDATE = EXEC = Role.ALTER | Role.FULL | ADMINS
 DELETE = QUERY = Role.FULL | ADMINS
 GRANT = Role.ALTER | Role.FULL | ADMINS  # the specification's "FULL/SUPER, ADMIN or OWNER"
+# What running (and reading the results of) each kind of job takes: its endpoint's roles.
+JOBS = {"select": SELECT, "query": QUERY, "exec": EXEC}
 
 
 def is_valid_role(value: int) -> bool:

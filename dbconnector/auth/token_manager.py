@@ -8,7 +8,8 @@ revocation, cached users and the specification's 401 bodies.
   kid (issued before key ids) with the current key. A token lacking a claim every token of ours
   carries, or naming an unknown kid, gets no key and is a Bad Token;
 - token_in_blocklist_loader: a token of another token generation (`gen`) than its user's was
-  revoked (store/refresh_tokens.revoke_all);
+  revoked (store/refresh_tokens.revoke_all), and one of another token stamp (`stm`) was issued to
+  another user that held the same id;
 - user_lookup_loader: the caller's cached state (auth/guard.Principal); a deleted user is a Bad
   Token;
 - the error loaders: {"error": "Missing Authentication Token" | "Expired Token" | "Bad Token"}.
@@ -155,7 +156,10 @@ def init_app(app: Flask, ring: KeyRing, access_ttl: int, refresh_ttl: int) -> JW
     @manager.token_in_blocklist_loader
     def _revoked(_header: dict[str, Any], claims: dict[str, Any]) -> bool:
         principal = token_principal(claims)
-        return principal is not None and claims.get("gen", 0) != principal.token_generation
+        return principal is not None and (
+            claims.get("gen", 0) != principal.token_generation
+            or claims.get("stm") != principal.token_stamp
+        )
 
     @manager.user_lookup_loader
     def _principal(_header: dict[str, Any], claims: dict[str, Any]) -> Principal | None:

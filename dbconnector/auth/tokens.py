@@ -7,7 +7,8 @@ row in the metadata database, so each refresh token works once on every instance
 spent refresh token again means a copy exists: every token of that user is revoked (the caller
 commits the revocation, then answers 401 Bad Token). Both tokens carry the user's token
 generation (`gen`); revocation raises it, so older authTokens stop verifying
-(the manager's token_in_blocklist_loader).
+(the manager's token_in_blocklist_loader). They also carry the user's token stamp (`stm`),
+random per user, so a token never authenticates as another user that holds the same id.
 """
 
 from __future__ import annotations
@@ -55,29 +56,29 @@ class Pair:
     refresh_jti: str
     generation: int
     refresh_expires: dt.datetime
+    stamp: str = ""
 
     def signed(self) -> dict[str, Any]:
         """The response body. Signing needs no database, so callers do it after the commit,
         outside the (on SQLite, serialised) write transaction."""
         identity = str(self.user_id)
+        common = {"gen": self.generation, "stm": self.stamp}
         access = create_access_token(
             identity,
             expires_delta=dt.timedelta(seconds=self.access_ttl),
-            additional_claims={"jti": self.access_jti, "gen": self.generation},
+            additional_claims={**common, "jti": self.access_jti},
         )
         refresh = create_refresh_token(
             identity,
             expires_delta=dt.timedelta(seconds=self.refresh_ttl),
-            additional_claims={
-                "jti": self.refresh_jti,
-                "ajti": self.access_jti,
-                "gen": self.generation,
-            },
+            additional_claims={**common, "jti": self.refresh_jti, "ajti": self.access_jti},
         )
         return {"userid": self.user_id, "authToken": access, "refreshToken": refresh}
 
 
-def new_pair(user_id: int, ttl: str, generation: int, default_ttl: int, refresh_ttl: int) -> Pair:
+def new_pair(
+    user_id: int, ttl: str, generation: int, default_ttl: int, refresh_ttl: int, stamp: str = ""
+) -> Pair:
     """A new token pair, not yet recorded (no database)."""
     return Pair(
         user_id,
@@ -87,6 +88,7 @@ def new_pair(user_id: int, ttl: str, generation: int, default_ttl: int, refresh_
         str(uuid.uuid4()),
         generation,
         utcnow() + dt.timedelta(seconds=refresh_ttl),
+        stamp,
     )
 
 
@@ -97,7 +99,9 @@ def record(conn: Connection, pair: Pair) -> None:
 
 def record_pair(conn: Connection, user: User, default_ttl: int, refresh_ttl: int) -> Pair:
     """A new token pair for `user`, its refresh token recorded as live."""
-    pair = new_pair(user.id, user.ttl, user.token_generation, default_ttl, refresh_ttl)
+    pair = new_pair(
+        user.id, user.ttl, user.token_generation, default_ttl, refresh_ttl, user.token_stamp
+    )
     record(conn, pair)
     return pair
 
@@ -112,6 +116,7 @@ class RefreshClaim:
     # The user's token generation when the token was issued: its generation still, if it can be
     # redeemed, as a revocation deletes every unspent refresh token.
     generation: int = 0
+    stamp: str = ""  # the user's token stamp at issue: a user created since has another
 
     def redeem(self, conn: Connection) -> bool:
         """Consume the refresh token: True. False when it was spent already (a reuse): then every
@@ -139,7 +144,10 @@ def check_refresh(auth_token: str, refresh_token: str) -> RefreshClaim:
         generation = int(refresh.get("gen", 0))
     except (TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
-    return RefreshClaim(user_id, str(refresh["jti"]), str(access["jti"]), generation)
+    stamp = refresh.get("stm")
+    if not isinstance(stamp, str) or stamp != access.get("stm"):
+        raise Unauthorized(BAD_TOKEN)
+    return RefreshClaim(user_id, str(refresh["jti"]), str(access["jti"]), generation, stamp)
 
 
 def presented_auth_token(request: Request) -> str:

@@ -67,10 +67,24 @@ class ProcedureCall:
     path: tuple[str, ...]
     params: Mapping[str, Any] = field(default_factory=dict)
     outputs: tuple[Output, ...] = ()
+    # Whether the caller may run the database's own routines (system schemas, extensions):
+    # they run SQL text or read files, which below FULL only /query's roles may do.
+    system_routines: bool = False
 
     @property
     def name(self) -> str:
         return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One server and database a connection string may reach, after the driver's defaults: ""
+    for the host is this machine's socket; None for a port or database the driver leaves to the
+    server (an instance's port, a login's default database), which could be any."""
+
+    host: str
+    port: int | None
+    database: str | None
 
 
 FETCH_ROWS = 1000
@@ -126,6 +140,12 @@ class Driver:
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         return {}
+
+    def endpoints(self, spec: Mapping[str, Any]) -> list[Endpoint]:
+        """Every server and database this driver would try for `spec` (confinement.py)."""
+        host = str(spec.get("host") or spec.get("server") or "")
+        database = spec.get("database") or None
+        return [Endpoint(host, spec.get("port") or self.default_port, database)]
 
     def make_engine(self, target: Target, settings: Settings) -> Engine:
         options = target.options

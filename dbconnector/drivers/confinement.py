@@ -8,7 +8,12 @@ identity (a hard link is the same inode):
 - it is never a file the service writes: the metadata database and its -wal/-shm/-journal files,
   the secret key, lock files, or anything else in the data dir but the demo target;
 - a network target never names the metadata database's server (its addresses, this machine for
-  localhost or a Unix socket) with the same port and database name, whatever the driver.
+  localhost or a Unix socket) with the same port and database name, whatever the driver. Each
+  driver says which servers and databases a string reaches after its own defaults (every host of
+  a libpq list, PG* variables, the database a user name implies; drivers/*.py `endpoints`), and
+  each one is checked; a port or database left to the server could be the metadata's. On a SQL
+  Server metadata server every database reaches the others by name: any database there is
+  refused.
 Errors name the rule, never the path of the metadata store.
 """
 
@@ -17,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy.engine import make_url
 
 from ..errors import BadRequest
+from .base import Endpoint
 
 OUTSIDE_ROOTS = (
     "A SQLite target's file must lie under a directory listed in DBCONNECTOR_SQLITE_ROOTS"
@@ -43,11 +49,17 @@ _FILE_DRIVERS = {"sqlite", "sqlite3"}
 _FILE_ENDINGS = (".db", ".sqlite", ".sqlite3", "-wal", "-shm", "-journal")
 
 
+# Backends whose databases reach each other by name on one server (three-part names, db.table).
+_SHARED_SERVERS = {"mssql", "mysql", "mariadb"}
+
+
 @dataclass(frozen=True)
 class _Server:
     addresses: frozenset[str]
     port: int | None
     database: str
+    # Every database of the server reaches the metadata one: the name alone does not confine.
+    shared: bool = False
 
 
 class Confinement:
@@ -69,11 +81,15 @@ class Confinement:
             if url.database and url.database != ":memory:":
                 forbidden.append(Path(os.path.realpath(url.database)))
         else:
+            backend = url.get_backend_name()
             host = url.host or url.query.get("host") or ""
+            hosts = host.split(",") if isinstance(host, str) else list(host)
             self.metadata = _Server(
-                _addresses(host if isinstance(host, str) else host[0]),
-                url.port or _DEFAULT_PORTS.get(url.get_backend_name()),
-                (url.database or "").casefold(),
+                frozenset().union(*(_addresses(name.strip()) for name in hosts)),
+                url.port or _DEFAULT_PORTS.get(backend),
+                # libpq's default database is the user's name
+                (url.database or url.username or "").casefold(),
+                backend in _SHARED_SERVERS,
             )
         self.forbidden = tuple(
             path.with_name(path.name + suffix) for path in forbidden for suffix in _SQLITE_SUFFIXES
@@ -81,16 +97,19 @@ class Confinement:
 
     # --- the checks ---------------------------------------------------------------------------
 
-    def check(self, spec: Mapping[str, Any], driver: str | None = None) -> None:
+    def check(
+        self, spec: Mapping[str, Any], driver: str | None, endpoints: Sequence[Endpoint]
+    ) -> None:
         """Refuse a connection string that breaks a rule, for the driver it is used with (or, at
-        create, the one it declares; with none declared, every kind it could be used as)."""
+        create, the one it declares; with none declared, every kind it could be used as), whose
+        `endpoints` are what that driver, or every driver, would try (drivers.confine)."""
         declared = str(driver or spec.get("driver") or "").lower()
         if declared in _FILE_DRIVERS:
             self.sqlite_file(spec)
             return
         if not declared and _names_a_file(spec):
             self.sqlite_file(spec)
-        self.network(spec, declared)
+        self.network(endpoints)
 
     def sqlite_file(self, spec: Mapping[str, Any]) -> str:
         """The real path of a SQLite target's file, once it passes every rule."""
@@ -104,19 +123,13 @@ class Confinement:
             raise BadRequest(SERVICE_FILE)
         return str(real)
 
-    def network(self, spec: Mapping[str, Any], driver: str) -> None:
+    def network(self, endpoints: Sequence[Endpoint]) -> None:
+        """Refuse endpoints of which any reaches the metadata database."""
         if self.metadata is None:
             return
-        server = str(spec.get("host") or spec.get("server") or "")
-        host, _, port_text = server.replace(",", ":").partition(":")
-        host = host.split("\\")[0]  # SQL Server's host\instance
-        port = spec.get("port") or (int(port_text) if port_text.isdigit() else None)
-        port = port or _DEFAULT_PORTS.get(driver) or self.metadata.port
-        database = str(spec.get("database") or "").casefold()
-        if port != self.metadata.port or database != self.metadata.database:
-            return  # cheap test first: most targets differ here and need no address lookup
-        if _addresses(host) & self.metadata.addresses:
-            raise BadRequest(METADATA_SERVER)
+        for endpoint in endpoints:
+            if _reaches(endpoint, self.metadata):
+                raise BadRequest(METADATA_SERVER)
 
     def _service_owned(self, real: Path) -> bool:
         if real in self.forbidden:
@@ -134,6 +147,15 @@ class Confinement:
             except OSError:
                 continue
         return False
+
+
+def _reaches(endpoint: Endpoint, metadata: _Server) -> bool:
+    if endpoint.port is not None and endpoint.port != metadata.port:
+        return False  # cheap tests first: most targets differ here and need no address lookup
+    database = endpoint.database
+    if not metadata.shared and database is not None and database.casefold() != metadata.database:
+        return False
+    return bool(_addresses(endpoint.host) & metadata.addresses)
 
 
 def _names_a_file(spec: Mapping[str, Any]) -> bool:

@@ -13,7 +13,7 @@ same TDS protocol.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pymssql
@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Dialect, Engine, Insert
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.mssql.pymssql import MSDialect_pymssql, MSIdentifierPreparer_pymssql
 
-from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from ..errors import SystemRoutine
+from .base import Driver, Endpoint, ProcedureCall, ResultSink, Target, drain, whole_seconds
 from .transfer_values import JSON
 
 # SQL Server takes at most 2,100 parameters and 1,000 VALUES rows per statement.
@@ -78,6 +79,11 @@ OUTPUT_MARKER = "__dbc_outputs__"
 # VARCHAR, not NVARCHAR, for "varchar": Babelfish will not pass an NVARCHAR variable to a
 # VARCHAR OUTPUT parameter. "nvarchar" is there for Unicode outputs.
 _SQL_TYPES = {"number": "DECIMAL(38, 10)", "varchar": "VARCHAR(MAX)", "nvarchar": "NVARCHAR(MAX)"}
+# The server's own databases and schemas, and its system procedures (sp_executesql runs SQL text;
+# an sp_ name is looked up in master first, whatever the current database).
+_SYSTEM_DATABASES = frozenset({"master", "msdb", "model", "tempdb", "mssqlsystemresource"})
+_SYSTEM_SCHEMAS = frozenset({"sys", "information_schema"})
+_SYSTEM_PREFIXES = ("sp_", "xp_")
 _DBLIB_TAIL = re.compile(r"\s*DB-Lib error message.*$", re.DOTALL)
 _TIMEOUT_NUMBERS = {20003}
 _NO_TRANSACTION = 3903
@@ -93,6 +99,18 @@ class MSSQLDriver(Driver):
     engine_options = {"supports_comments": False}
     # pymssql's lower layer raises these directly (e.g. on a connection a timeout killed).
     extra_errors = (pymssql._mssql.MSSQLException,)
+
+    def endpoints(self, spec: Mapping[str, Any]) -> list[Endpoint]:
+        """FreeTDS reads `host,port`, `host:port` and `host\\instance`; an instance's port comes
+        from the server's browser, and a login without a database gets its default one: either
+        unknown here (None)."""
+        server = str(spec.get("host") or spec.get("server") or "")
+        host, _, port_text = server.replace(",", ":").partition(":")
+        host, _, instance = host.partition("\\")
+        port = spec.get("port") or (int(port_text) if port_text.strip().isdigit() else None)
+        if port is None and not instance:
+            port = self.default_port
+        return [Endpoint(host.strip(), port, spec.get("database") or None)]
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         options = target.options
@@ -149,6 +167,8 @@ class MSSQLDriver(Driver):
         Values are %s parameters; names are validated identifiers (api/execute_schemas.py).
         """
         params, outputs = call.params, call.outputs
+        if not call.system_routines and is_system_routine(call.path):
+            raise SystemRoutine(call.name)
         preparer = dialect.identifier_preparer
         routine = ".".join(preparer.quote_identifier(p) for p in call.path)
         variables = {o.name.lower(): f"@dbc_out_{i}" for i, o in enumerate(outputs)}
@@ -279,3 +299,17 @@ def insert_batches(
         chunk = rows[start : start + per_statement]
         values = tuple(value for row in chunk for value in row)
         yield head + ", ".join([row_markers] * len(chunk)), values
+
+
+def is_system_routine(path: tuple[str, ...]) -> bool:
+    """Whether a procname (name, schema.name or database.schema.name) names one of SQL
+    Server's own routines: pymssql gives no catalogue lookup before the batch runs, and a
+    name decides where SQL Server looks (sp_ in master, sys in the resource database)."""
+    lowered = [part.lower() for part in path]
+    database = lowered[-3] if len(lowered) == 3 else None
+    schema = lowered[-2] if len(lowered) >= 2 else None
+    return (
+        database in _SYSTEM_DATABASES
+        or schema in _SYSTEM_SCHEMAS
+        or lowered[-1].startswith(_SYSTEM_PREFIXES)
+    )

@@ -15,9 +15,9 @@ from pymysql.charset import charset_by_id
 from pymysql.constants import CLIENT, FIELD_TYPE, FLAG
 from sqlalchemy import Connection, Engine, event, text
 
-from ..errors import BadRequest
+from ..errors import BadRequest, SystemRoutine
 from ..sql.transfer_types import ColumnKind
-from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .base import Driver, Endpoint, ProcedureCall, ResultSink, Target, drain, whole_seconds
 from .transfer_values import TO_MYSQL
 
 _TIMEOUT_CODES = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, killed
@@ -57,6 +57,9 @@ _TEXT_TYPES = {  # field type -> (text name, binary name)
 }
 
 
+_SYSTEM_SCHEMAS = frozenset({"mysql", "sys", "information_schema", "performance_schema"})
+
+
 class MySQLDriver(Driver):
     name = "mysql"
     aliases = ("mariadb",)
@@ -70,6 +73,12 @@ class MySQLDriver(Driver):
         if not url.database and spec.get("schema"):
             url = url.set(database=spec["schema"])
         return url
+
+    def endpoints(self, spec: Mapping[str, Any]) -> list[Endpoint]:
+        # PyMySQL connects to localhost when no host is named; schema names the database too.
+        host = str(spec.get("host") or spec.get("server") or "localhost")
+        database = spec.get("database") or spec.get("schema") or None
+        return [Endpoint(host, spec.get("port") or self.default_port, database)]
 
     def connect_args(self, target: Target) -> dict[str, Any]:
         options = target.options
@@ -114,26 +123,27 @@ class MySQLDriver(Driver):
         if len(path) > 2:
             raise BadRequest("procname may be database.name at most")
         schema, name = (path[0], path[1]) if len(path) == 2 else (None, path[0])
+        home = conn.execute(
+            text(
+                "SELECT ROUTINE_SCHEMA FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = "
+                "'PROCEDURE' AND ROUTINE_SCHEMA = COALESCE(:schema, DATABASE()) "
+                "AND ROUTINE_NAME = :name"
+            ),
+            {"schema": schema, "name": name},
+        ).scalar()
+        if home is None:
+            raise BadRequest(f"procedure {'.'.join(path)} does not exist")
+        # The server's own schemas hold routines that run SQL text (sys.execute_prepared_stmt).
+        if not call.system_routines and home.lower() in _SYSTEM_SCHEMAS:
+            raise SystemRoutine(".".join(path))
         declared = conn.execute(
             text(
                 "SELECT PARAMETER_NAME, PARAMETER_MODE FROM information_schema.PARAMETERS "
-                "WHERE SPECIFIC_SCHEMA = COALESCE(:schema, DATABASE()) AND SPECIFIC_NAME = :name "
+                "WHERE SPECIFIC_SCHEMA = :schema AND SPECIFIC_NAME = :name "
                 "AND ROUTINE_TYPE = 'PROCEDURE' AND ORDINAL_POSITION > 0 ORDER BY ORDINAL_POSITION"
             ),
-            {"schema": schema, "name": name},
+            {"schema": home, "name": name},
         ).all()
-        exists = (
-            declared
-            or conn.execute(
-                text(
-                    "SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = 'PROCEDURE' "
-                    "AND ROUTINE_SCHEMA = COALESCE(:schema, DATABASE()) AND ROUTINE_NAME = :name"
-                ),
-                {"schema": schema, "name": name},
-            ).first()
-        )
-        if not exists:
-            raise BadRequest(f"procedure {'.'.join(path)} does not exist")
         modes = {row[0].lower(): (row[0], row[1]) for row in declared}
         wanted_out = {o.name.lower() for o in outputs}
         for key in list(params) + [o.name for o in outputs]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from ..lib.private import private_dir
 from ..lib.writelock import WriteLock
 from ..telemetry.metrics import watch_pool
 
@@ -46,8 +47,7 @@ class PoolRegistry:
         target database, and the service's workers all find it there."""
         lock = self._write_locks.get(target.token)
         if lock is None:
-            directory = self.settings.data_dir / "locks"
-            directory.mkdir(parents=True, exist_ok=True)
+            directory = private_dir(self.settings.data_dir / "locks")
             lock = self._write_locks.setdefault(
                 target.token, WriteLock(directory / f"connection-{target.connection_id}.lock")
             )

@@ -7,17 +7,18 @@ A connection string's `schema` becomes the search_path the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from psycopg import pq
 from sqlalchemy import Connection, Insert, text
 from sqlalchemy import column as sa_column
 
-from ..errors import BadRequest
+from ..errors import BadRequest, SystemRoutine
 from ..sql.identifiers import quoted
 from ..sql.transfer_types import ColumnKind
-from .base import Driver, ProcedureCall, ResultSink, Target, drain, whole_seconds
+from .base import Driver, Endpoint, ProcedureCall, ResultSink, Target, drain, whole_seconds
 from .transfer_values import JSON
 
 _LIBPQ_OPTIONS = frozenset(
@@ -56,6 +57,24 @@ class PostgreSQLDriver(Driver):
         args.update({k: v for k, v in target.options.items() if k in _LIBPQ_OPTIONS})
         return args
 
+    def endpoints(self, spec: Mapping[str, Any]) -> list[Endpoint]:
+        """libpq tries every host of a comma list (and any PGHOSTADDR), takes what the string
+        leaves out from the PG* variables, and defaults the database to the user name."""
+        defaults = {
+            option.keyword.decode(): option.val.decode() if option.val else ""
+            for option in pq.Conninfo.get_defaults()
+        }
+        user = spec.get("user") or spec.get("username") or defaults["user"]
+        database = spec.get("database") or defaults["dbname"] or user
+        hosts = str(spec.get("host") or spec.get("server") or defaults["host"]).split(",")
+        hosts += [address for address in defaults["hostaddr"].split(",") if address]
+        ports = [spec["port"]] if spec.get("port") else defaults["port"].split(",")
+        return [
+            Endpoint(host.strip(), int(port) if str(port).strip() else self.default_port, database)
+            for host in hosts
+            for port in ports
+        ]
+
     def insert_identity(self, conn: Connection, statement: Insert, params: dict) -> Any:
         column = self._identity_column(conn, statement)
         if column is None:
@@ -87,7 +106,7 @@ class PostgreSQLDriver(Driver):
         self, conn: Connection, call: ProcedureCall, sink: ResultSink
     ) -> dict[str, Any]:
         path, params, outputs = call.path, call.params, call.outputs
-        kind = self._routine_kind(conn, path)
+        kind = self._routine_kind(conn, path, call.system_routines)
         preparer = conn.dialect.identifier_preparer
         name = ".".join(preparer.quote_identifier(p) for p in path)
         arguments = [f"{preparer.quote_identifier(k)} => %s" for k in params]
@@ -116,25 +135,29 @@ class PostgreSQLDriver(Driver):
             cursor.close()
 
     @staticmethod
-    def _routine_kind(conn: Connection, path: tuple[str, ...]) -> str:
+    def _routine_kind(conn: Connection, path: tuple[str, ...], system_routines: bool) -> str:
+        """The routine's kind, from the catalogue; refused when the caller may not run system
+        routines and any routine of that name the call may reach is one: in a system schema
+        (pg_catalog, information_schema, pg_*) or a member of an extension (dblink, ...)."""
         if len(path) > 2:
             raise BadRequest("procname may be schema.name at most")
         schema, name = (path[0], path[1]) if len(path) == 2 else (None, path[0])
-        kinds = (
-            conn.execute(
-                text(
-                    "SELECT DISTINCT p.prokind FROM pg_proc p "
-                    "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = :name AND "
-                    "(n.nspname = :schema OR "
-                    "(:schema IS NULL AND n.nspname = ANY(current_schemas(true))))"
-                ),
-                {"name": name, "schema": schema},
-            )
-            .scalars()
-            .all()
-        )
-        if not kinds:
+        found = conn.execute(
+            text(
+                "SELECT p.prokind, n.nspname IN ('pg_catalog', 'information_schema') "
+                "OR n.nspname LIKE 'pg\\_%' OR EXISTS (SELECT 1 FROM pg_depend d "
+                "WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') "
+                "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE p.proname = :name AND (n.nspname = :schema OR "
+                "(:schema IS NULL AND n.nspname = ANY(current_schemas(true))))"
+            ),
+            {"name": name, "schema": schema},
+        ).all()
+        if not found:
             raise BadRequest(f"procedure {'.'.join(path)} does not exist")
+        if not system_routines and any(system for _, system in found):
+            raise SystemRoutine(".".join(path))
+        kinds = {kind for kind, _ in found}
         if "p" in kinds:
             return "p"
         if "f" in kinds:

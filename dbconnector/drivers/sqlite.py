@@ -2,10 +2,12 @@
 
 The file must exist (it is opened read-write, never created) and pass confinement.py's rules, which
 are checked again at every new connection and give the real path that is opened, so a file swapped
-for a symlink later cannot reach the metadata store. ATTACH and VACUUM INTO are refused by an
-authorizer and extensions cannot be loaded, so /query cannot read or write other files on the
-server, and a statement runs under a deadline enforced by a progress handler (SQLite has no
-statement timeout of its own).
+for a symlink later cannot reach the metadata store. An authorizer refuses ATTACH and VACUUM INTO,
+the SQL functions that hand out or take native pointers or touch files (fts3_tokenizer crashes the
+process with a forged pointer where the library enables it, as Debian's does), and a writable
+schema, so /query can neither reach other files on the server nor corrupt the process; and a
+statement runs under a deadline enforced by a progress handler (SQLite has no statement timeout of
+its own).
 """
 
 from __future__ import annotations
@@ -20,15 +22,54 @@ from urllib.parse import quote
 from sqlalchemy import URL, Connection, Dialect, Engine, event
 from sqlalchemy.dialects.sqlite.base import SQLiteIdentifierPreparer
 
-from .base import Driver, ResultSink, Target, drain
+from .base import Driver, Endpoint, ResultSink, Target, drain
 from .confinement import rules_for
 from .transfer_values import TO_SQLITE
 
 _DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
+# Functions that hand out or take native pointers, load code or reach files; the authorizer is
+# given the name as the statement spells it, so it is compared in lower case.
+DENIED_FUNCTIONS = frozenset(
+    {
+        "fts3_tokenizer",
+        "fts5",
+        "load_extension",
+        "readfile",
+        "writefile",
+        "edit",
+        "fsdir",
+        "zipfile",
+        "sqlar_compress",
+        "sqlar_uncompress",
+    }
+)
+DENIED_PRAGMAS = frozenset({"writable_schema"})
+_SQLITE_FUNCTION = getattr(sqlite3, "SQLITE_FUNCTION", 31)
+DENIED_MESSAGE = (
+    "ATTACH, DETACH, VACUUM INTO, PRAGMA writable_schema and the functions "
+    + ", ".join(sorted(DENIED_FUNCTIONS))
+    + " are disabled"
+)
 
 
-def _authorize(action: int, *_: Any) -> int:
-    return sqlite3.SQLITE_DENY if action in _DENIED else sqlite3.SQLITE_OK
+def _authorize(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
+    if action in _DENIED:
+        return sqlite3.SQLITE_DENY
+    if action == _SQLITE_FUNCTION and (arg2 or "").lower() in DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in DENIED_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def harden(dbapi_connection: sqlite3.Connection) -> None:
+    """The authorizer, and where the sqlite3 module can set them (Python 3.12+), the library's
+    own defensive mode and its fts3_tokenizer switch as a second line."""
+    dbapi_connection.set_authorizer(_authorize)
+    setconfig = getattr(dbapi_connection, "setconfig", None)
+    if setconfig is not None:
+        setconfig(sqlite3.SQLITE_DBCONFIG_DEFENSIVE, True)
+        setconfig(sqlite3.SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, False)
 
 
 class Deadline:
@@ -78,6 +119,9 @@ class SQLiteDriver(Driver):
     def connect_args(self, target: Target) -> dict[str, Any]:
         return {"timeout": target.connect_timeout, "check_same_thread": False}
 
+    def endpoints(self, spec: Any) -> list[Endpoint]:
+        return []  # a file, checked by confinement.sqlite_file
+
     def make_engine(self, target: Target, settings: Any) -> Engine:
         rules = rules_for(settings)
         rules.sqlite_file(target.spec)
@@ -96,7 +140,7 @@ class SQLiteDriver(Driver):
         def _on_connect(dbapi_connection: sqlite3.Connection, record: Any) -> None:
             deadline = Deadline(target.statement_timeout)
             record.info["deadline"] = deadline
-            dbapi_connection.set_authorizer(_authorize)
+            harden(dbapi_connection)
             dbapi_connection.set_progress_handler(deadline.passed, 1000)
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
             # We emit BEGIN ourselves (below): pysqlite's own would leave DDL outside the
@@ -136,7 +180,7 @@ class SQLiteDriver(Driver):
     def message(self, error: BaseException) -> str:
         text = str(error)
         if "not authorized" in text or "authorization denied" in text:
-            return f"{text} (ATTACH, DETACH and VACUUM INTO are disabled)"
+            return f"{text} ({DENIED_MESSAGE})"
         return text
 
     def is_timeout(self, error: BaseException) -> bool:

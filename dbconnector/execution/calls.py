@@ -11,6 +11,7 @@ from flask import Response
 from ..app_state import Services, services
 from ..auth.guard import current
 from ..drivers.base import Target
+from ..errors import SystemRoutine
 from ..sql.shapes import shape_of
 from ..sql.statements import Place
 from ..telemetry.requestlog import audit, auditing, note_target
@@ -46,7 +47,11 @@ def query(driver: str, body: dict[str, Any]) -> Response:
 
 def call(driver: str, body: dict[str, Any]) -> Response:
     svc, target, _ = _prepare("exec", driver, body)
-    return run.call(svc, target, plan.call(body))
+    try:
+        return run.call(svc, target, plan.call(body, current().role))
+    except SystemRoutine as refused:
+        audit("execute.refused", connection=target.name, procedure=refused.routine)
+        raise
 
 
 def _prepare(kind: str, driver: str, body: dict[str, Any]) -> tuple[Services, Target, Place]:

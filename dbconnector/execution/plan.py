@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Update
 
+from ..auth import roles
 from ..drivers.base import FETCH_ROWS, Output, ProcedureCall, Target
 from ..sql import statements
 from ..sql.identifiers import parse_path
@@ -46,13 +47,16 @@ def query(body: dict[str, Any]) -> str:
     return expand(body["statement"], body.get("args"))
 
 
-def call(body: dict[str, Any]) -> ProcedureCall:
+def call(body: dict[str, Any], role: int) -> ProcedureCall:
+    """The procedure to run for a caller of `role`: the database's own routines run SQL text,
+    so only /query's roles may call them."""
     return ProcedureCall(
         path=parse_path(body["procname"], "procname"),
         params={_bare(name): value for name, value in (body.get("params") or {}).items()},
         outputs=tuple(
             Output(_bare(name), kind.lower()) for name, kind in (body.get("output") or {}).items()
         ),
+        system_routines=bool(role & roles.QUERY),
     )
 
 

@@ -13,9 +13,8 @@ from typing import Any
 
 from ..app_state import Services
 from ..auth.guard import Principal
-from ..drivers import driver_named
+from ..drivers import confine, driver_named
 from ..drivers.base import Driver, Target
-from ..drivers.confinement import rules_for
 from ..errors import BadRequest, Forbidden, NotFound
 from ..store import connections as conn_store
 from ..store import connstring
@@ -92,7 +91,7 @@ def _target(svc: Services, resolved: _Resolved, driver: Driver) -> Target:
         )
     driver.check_options(spec)
     if driver.name not in resolved.confined:
-        rules_for(svc.settings).check(spec, driver.name)
+        confine(svc.settings, spec, driver.name)
         resolved.confined.add(driver.name)
     options = spec.get("options") or {}
     settings = svc.settings
@@ -121,5 +120,5 @@ def _seconds(options: dict, key: str, default: float) -> float:
 def confined_connection_string(svc: Services, raw: str | dict) -> str:
     """The connection string to store, once it passes the rules on what a target may be."""
     text = connstring.normalise(raw)
-    rules_for(svc.settings).check(connstring.parse(text))
+    confine(svc.settings, connstring.parse(text))
     return text

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 from flask import Response
@@ -23,12 +24,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..app_state import Services
 from ..drivers.base import FETCH_ROWS, ProcedureCall, Target
 from ..drivers.failures import connect_failure, statement_failure
+from ..lib.deadlines import Deadlines
 from ..sql import plan_cache as plans
 from ..sql.statements import Place
 from ..telemetry.requestlog import note_rows
 from .results import ResultSpool, dumps, encode_rows
 
 log = logging.getLogger(__name__)
+
+BACKSTOPS = Deadlines("dbc-statement-backstop")
+BACKSTOP_MARGIN = 2.0  # seconds past the statement timeout before the client cancels
 
 JSON = "application/json"
 
@@ -51,7 +56,13 @@ def _transaction(svc: Services, target: Target, resets: bool = False) -> Iterato
     conn = _connect(svc, target)
     if svc.usage is not None:
         svc.usage.record(target.connection_id)
+    backstop = None
     try:
+        if resets:
+            assert svc.pools is not None
+            dbapi_connection = conn.connection.dbapi_connection
+            backend_id = target.driver.backend_id(dbapi_connection)
+            backstop = arm_backstop(target, svc.pools.engine(target), dbapi_connection, backend_id)
         transaction = conn.begin()
         yield conn
         transaction.commit()
@@ -61,9 +72,21 @@ def _transaction(svc: Services, target: Target, resets: bool = False) -> Iterato
             raise statement_failure(exc, target) from None
         raise
     finally:
+        if backstop is not None:
+            BACKSTOPS.withdraw(backstop)
         if resets:
             _end_session(conn, target)
         conn.close()
+
+
+def arm_backstop(target: Target, engine: Any, dbapi_connection: Any, backend_id: Any) -> int:
+    """Caller SQL may turn the server's statement timeout off (`SET LOCAL statement_timeout =
+    0`): past it, plus a margin for the server's own cancel, the statement is cancelled from here,
+    which that SQL cannot change. Withdraw it (BACKSTOPS.withdraw) when the work ends."""
+    return BACKSTOPS.arm(
+        target.statement_timeout + BACKSTOP_MARGIN,
+        partial(target.driver.cancel, engine, dbapi_connection, backend_id),
+    )
 
 
 def _is_database_error(conn: Connection, exc: BaseException, target: Target) -> bool:

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .private import private_file
+
 
 class WriteLock:
     def __init__(self, path: Path) -> None:
@@ -48,5 +50,5 @@ class WriteLock:
         its own: an inherited file shares its flock with the parent, so it would exclude no one."""
         pid = os.getpid()
         if self._file is None or self._pid != pid:
-            self._file, self._pid = self.path.open("a"), pid
+            self._file, self._pid = private_file(self.path).open("a"), pid
         return self._file

@@ -5,7 +5,8 @@
 
 `user` and `username` are synonyms; a SQLite target names its file in `database`. Everything that
 reads or shows a connection string goes through here, so the credential keys are masked in one
-place.
+place. Below ADMIN, a caller sees neither credentials nor where the database is (host, port,
+database): no host leaves the network.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ KNOWN_KEYS = {
 _STRING_KEYS = KNOWN_KEYS - {"port", "options"}
 # Keys whose values are credentials: shown only to ADMIN and OWNER.
 CREDENTIAL_KEYS = {"user", "username", "password", "passwd", "pwd", "uid", "secret", "token"}
+# Where the database is (a server, or a SQLite file's path): shown only to ADMIN and OWNER too.
+LOCATION_KEYS = {"host", "server", "port", "database"}
 MASK = "*****"
 
 
@@ -78,24 +81,16 @@ def _plain_number(value: Any) -> int | float:
 
 
 def masked(text: str) -> str:
-    """The connection string with every credential replaced by *****, and a file target's path
-    too: a server path tells a caller where the service keeps its files."""
+    """The connection string with every credential and its location (host, port, database or
+    a file's path) replaced by *****."""
     try:
         value = json.loads(text)
     except ValueError:
         return MASK
     shown = _mask(value)
-    if isinstance(shown, dict) and "database" in shown and is_file_target(value):
-        shown["database"] = MASK
+    if isinstance(shown, dict):
+        shown.update({key: MASK for key in shown if key.lower() in LOCATION_KEYS})
     return json.dumps(shown)
-
-
-def is_file_target(value: dict[str, Any]) -> bool:
-    """A SQLite target, or one that names no server and so could be used as one."""
-    driver = str(value.get("driver") or "").lower()
-    if driver:
-        return driver in {"sqlite", "sqlite3"}
-    return not (value.get("host") or value.get("server"))
 
 
 def _mask(value: Any) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from ..lib.private import private_dir, private_file
 from ..lib.writelock import WriteLock
 
 
@@ -30,7 +31,11 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(database).parent)
+            private_file(Path(database))
+            for left in (Path(database + "-wal"), Path(database + "-shm")):
+                if left.exists():  # from a run before the modes were narrowed
+                    private_file(left)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_transactions(engine)
         if database and database != ":memory:":

@@ -83,34 +83,52 @@ def counts(conn: Connection) -> dict[str, int]:
     return by_status
 
 
-def claim(engine: Engine, owner: str, now: dt.datetime, lease_until: dt.datetime) -> Any:
-    """The oldest queued job, now running under `owner`'s lease; None when there is none."""
+def claim(
+    engine: Engine, owner: str, now: dt.datetime, lease_until: dt.datetime, per_user: int = 0
+) -> Any:
+    """The oldest queued job whose submitter runs fewer than `per_user` jobs (0: no cap), now
+    running under `owner`'s lease; None when there is none."""
+    query = select(jobs.c.id).where(jobs.c.status == QUEUED)
+    if per_user:
+        query = query.where(jobs.c.user_id.not_in(_busy_users(per_user)))
     with read(engine) as conn:
         candidates = (
-            conn.execute(
-                select(jobs.c.id)
-                .where(jobs.c.status == QUEUED)
-                .order_by(jobs.c.created_at, jobs.c.id)
-                .limit(5)
-            )
-            .scalars()
-            .all()
+            conn.execute(query.order_by(jobs.c.created_at, jobs.c.id).limit(5)).scalars().all()
         )
     for job_id in candidates:
-        job = claim_one(engine, job_id, owner, now, lease_until)
+        job = claim_one(engine, job_id, owner, now, lease_until, per_user)
         if job is not None:
             return job
     return None
 
 
+def _busy_users(per_user: int) -> Any:
+    """The users running `per_user` jobs or more."""
+    return (
+        select(jobs.c.user_id)
+        .where(jobs.c.status.in_(ACTIVE))
+        .group_by(jobs.c.user_id)
+        .having(func.count() >= per_user)
+    )
+
+
 def claim_one(
-    engine: Engine, job_id: str, owner: str, now: dt.datetime, lease_until: dt.datetime
+    engine: Engine,
+    job_id: str,
+    owner: str,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    per_user: int = 0,
 ) -> Any:
-    """This job, now running under `owner`'s lease; None unless it was still queued."""
+    """This job, now running under `owner`'s lease; None unless it was still queued (and, with
+    `per_user`, its submitter runs fewer jobs than that: checked in the same UPDATE)."""
+    condition = and_(jobs.c.id == job_id, jobs.c.status == QUEUED)
+    if per_user:
+        condition = and_(condition, jobs.c.user_id.not_in(_busy_users(per_user)))
     with write(engine) as conn:
         won = conn.execute(
             update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == QUEUED)
+            .where(condition)
             .values(
                 status=RUNNING,
                 started_at=now,

@@ -33,6 +33,7 @@ IPADDRESSES_MAX = 150
 TTL_MAX = 10
 NAME_MAX = 100
 DESCRIPTION_MAX = 1000
+TOKEN_STAMP_LENGTH = 32
 
 users = Table(
     "users",
@@ -48,6 +49,11 @@ users = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # Tokens carry the generation they were issued in; raising it revokes every live token.
     Column("token_generation", Integer, nullable=False, default=0, server_default="0"),
+    # A random value set at create: tokens carry it, so a token never authenticates as another
+    # user, even one that somehow came to hold the same id.
+    Column("token_stamp", String(TOKEN_STAMP_LENGTH), nullable=False),
+    # AUTOINCREMENT: SQLite otherwise hands the highest id out again once its user is deleted.
+    sqlite_autoincrement=True,
 )
 
 connections = Table(

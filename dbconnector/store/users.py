@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.roles import Role
 from ..errors import BadRequest
 from .db import utcnow
-from .tables import users
+from .tables import TOKEN_STAMP_LENGTH, users
 
 DUPLICATE_USERNAME = "Username already exists."
 
@@ -26,6 +27,7 @@ class User:
     role: int
     ttl: str
     token_generation: int = 0
+    token_stamp: str = ""
 
     def public(self) -> dict[str, Any]:
         """The specification's user record; the password is never shown."""
@@ -49,6 +51,7 @@ COLUMNS = (
     users.c.role,
     users.c.ttl,
     users.c.token_generation,
+    users.c.token_stamp,
 )
 
 
@@ -62,7 +65,14 @@ def from_row(row: Any) -> User:
         role=int(row.role),
         ttl=row.ttl or "",
         token_generation=int(row.token_generation or 0),
+        token_stamp=row.token_stamp,
     )
+
+
+def new_token_stamp() -> str:
+    """A user's token stamp: random, so no two users (nor a user and its deleted namesake) share
+    one."""
+    return secrets.token_hex(TOKEN_STAMP_LENGTH // 2)
 
 
 MAX_ID = 2**31 - 1
@@ -117,6 +127,7 @@ def create(
                     enabled=enabled,
                     ipaddresses=ipaddresses,
                     ttl=ttl,
+                    token_stamp=new_token_stamp(),
                     created_at=now,
                     updated_at=now,
                 )

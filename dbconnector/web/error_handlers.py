@@ -33,6 +33,7 @@ _HTTP_MESSAGES = {
     400: "Malformed request",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "The request body did not arrive in time (DBCONNECTOR_BODY_TIMEOUT)",
     413: "Request body too large",
     415: "Unsupported media type",
 }

@@ -3,7 +3,8 @@
 `Envelope` is WSGI middleware just below Flask (inside ProxyFix, so it sees the client's real
 scheme). On the way in it gives the request its id (the caller's X-Request-ID when it is short
 and plain, else a new one) and its start time; on the way out it adds X-Request-ID and the
-security headers (http_policy.security_headers) to the answer. One Flask after_request hook,
+security headers (http_policy.security_headers) to the answer. A request with a body is read
+under a deadline (body_deadline.py). One Flask after_request hook,
 `_account`, then writes the request line (requestlog) and counts the request (metrics).
 
 Why at the WSGI layer rather than as Flask hooks: Flask hooks made /admin/ok several times as
@@ -25,14 +26,16 @@ from flask import Flask, Response, g, request
 from ..telemetry import metrics, requestlog
 from ..telemetry.requestlog import REQUEST_ID, STARTED
 from . import http_policy
+from .body_deadline import watch_body
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class Envelope:
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApp, body_seconds: float = 0.0) -> None:
         self.app = app
+        self.body_seconds = body_seconds
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request_id = requestlog.usable_request_id(environ.get("HTTP_X_REQUEST_ID"))
@@ -47,12 +50,19 @@ class Envelope:
             headers.append(("X-Request-ID", request_id))
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, start)
+        unwatch = watch_body(environ, self.body_seconds)
+        if unwatch is None:
+            return self.app(environ, start)
+        try:
+            return self.app(environ, start)
+        finally:
+            unwatch()
 
 
 def init_app(app: Flask) -> None:
     """Wrap the app's WSGI callable (before ProxyFix wraps it) and account for every answer."""
-    app.wsgi_app = Envelope(app.wsgi_app)  # type: ignore[method-assign]
+    body_seconds = app.config["DBC_SETTINGS"].body_timeout
+    app.wsgi_app = Envelope(app.wsgi_app, body_seconds)  # type: ignore[method-assign]
     app.after_request(_account)
 
 

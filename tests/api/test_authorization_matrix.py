@@ -16,8 +16,10 @@ Conditions of the caller (C) against the route's objects (a connection X, a READ
                 specification says nothing more; the service refuses to execute on it with 400
                 {"error": "This connection is disabled"} and still lets it be read and managed.
   disabled user the caller's token was issued, then an admin disabled the caller: 403 {} everywhere
-                (and its refresh tokens were ended: refresh is 401 Bad Token)
-  foreign IP    the caller's allowlist excludes the address it calls from: 403 {} everywhere
+                (and its refresh tokens were ended: refresh is 401 Bad Token; a login answers
+                as a wrong password does)
+  foreign IP    the caller's allowlist excludes the address it calls from: 403 {} everywhere but
+                login, which answers as a wrong password does
 
 V is another user than the caller, so "that user" rules never apply here (tests/api/test_users.py
 covers reading oneself). A route missing from ROUTES fails test_every_route_has_a_row.
@@ -127,7 +129,7 @@ def lists_token(cell: Cell) -> Callable[[Any], bool]:
 
 
 def connection_record(cell: Cell, role: int) -> Callable[[Any], bool]:
-    # Below ADMIN a SQLite target's server path is masked like a credential.
+    # Below ADMIN a target's location (here a SQLite file's path) is masked like a credential.
     shown = "target-" if is_admin(role) else '"database": "*****"'
 
     def check(body: Any) -> bool:
@@ -399,8 +401,8 @@ def _read_connection(cell: Cell, role: int) -> tuple[int, Any]:
 
 def public_rows() -> list[Row]:
     def login(cell: Cell) -> tuple[int, Any]:
-        if cell.condition in ("disabled user", "foreign IP"):
-            return FORBIDDEN
+        if cell.condition in ("disabled user", "foreign IP"):  # as a wrong password answers
+            return 401, {"error": "Invalid username or password"}
         return 200, lambda body: set(body) == {"userid", "authToken", "refreshToken"}
 
     def refresh(cell: Cell) -> tuple[int, Any]:

@@ -118,15 +118,24 @@ def test_a_name_that_looks_like_a_conntoken_is_refused(env, name):
     assert env.owner.get(f"/v1/connections/{token}").get_json()[0]["Name"] == "plain"
 
 
-def test_granted_user_sees_connection_without_credentials(env):
+def test_granted_user_sees_connection_without_credentials_or_location(env):
+    """Below ADMIN neither credentials nor host, port and database: no host leaves the network."""
     token = env.connection(CONN, name="cmdb")
     user = env.user(Role.READ)
     assert user.get(f"/v1/connections/{token}").status_code == 403
     env.grant(token, user)
     record = user.get(f"/v1/connections/{token}").get_json()[0]
     shown = json.loads(record["ConnectionString"])
-    assert shown == {**CONN, "user": "*****", "password": "*****"}
-    assert b"myPassword" not in user.get(f"/v1/connections/{token}").data
+    hidden = ("host", "port", "database", "user", "password")
+    assert shown == {**CONN, **dict.fromkeys(hidden, "*****")}
+    for secret in (b"myPassword", b"MSSQL_CMDB", b"CMDB", b"1433"):
+        assert secret not in user.get(f"/v1/connections/{token}").data
+        assert secret not in user.get(f"/v1/users/{user.userid}/connections").data
+    (as_owner,) = env.owner.get(f"/v1/connections/{token}").get_json()
+    assert json.loads(as_owner["ConnectionString"]) == CONN
+    admin = env.user(Role.ADMIN)
+    (as_admin,) = admin.get(f"/v1/connections/{token}").get_json()
+    assert json.loads(as_admin["ConnectionString"]) == CONN
 
 
 def test_user_connections_lists_grants_in_spec_shape(env):

@@ -188,6 +188,7 @@ def test_tokens_carry_no_secrets(env):
             "exp",
             "ajti",
             "gen",
+            "stm",
         }
         text = json.dumps(claims)
         for secret in (
@@ -320,12 +321,12 @@ def test_signed_pairs_carry_the_header_and_claims_clients_saw_before(app):
     from dbconnector.lib.keys import jwt_key, key_id
 
     with app.test_request_context():
-        pair = new_pair(7, "90s", 3, 180, 900)
+        pair = new_pair(7, "90s", 3, 180, 900, "a-stamp")
         body = pair.signed()
     secret = app.config["DBC_SETTINGS"].secret_key
     key = jwt_key(secret)
     assert body["userid"] == 7
-    common = {"fresh", "iat", "nbf", "sub", "type", "jti", "gen", "exp"}
+    common = {"fresh", "iat", "nbf", "sub", "type", "jti", "gen", "exp", "stm"}
     for token, kind, extra, ttl in (
         (body["authToken"], "access", set(), 90),
         (body["refreshToken"], "refresh", {"ajti"}, 900),
@@ -337,14 +338,40 @@ def test_signed_pairs_carry_the_header_and_claims_clients_saw_before(app):
         }
         claims = pyjwt.decode(token, key, algorithms=["HS256"])
         assert set(claims) == common | extra
-        assert (claims["type"], claims["sub"], claims["gen"], claims["fresh"]) == (
+        assert (claims["type"], claims["sub"], claims["gen"], claims["fresh"], claims["stm"]) == (
             kind,
             "7",
             3,
             False,
+            "a-stamp",
         )
         assert claims["exp"] - claims["iat"] == ttl and claims["nbf"] == claims["iat"]
     access = pyjwt.decode(body["authToken"], key, algorithms=["HS256"])
     refresh = pyjwt.decode(body["refreshToken"], key, algorithms=["HS256"])
     assert access["jti"] == pair.access_jti and refresh["jti"] == pair.refresh_jti
     assert refresh["ajti"] == pair.access_jti
+
+
+# --- a token is bound to its user, not only to the user's id --------------------------------
+
+
+def test_a_deleted_users_token_never_authenticates_as_the_next_user(env):
+    """The id is not handed out again, and the leaver's token is refused."""
+    leaver, new_id = env.leaver_after_new_admin()
+    assert new_id > leaver.userid
+    answer = leaver.get("/v1/users")
+    assert answer.status_code == 401 and answer.get_json() == {"error": "Bad Token"}
+
+
+def test_a_token_is_refused_when_its_id_now_names_another_user(env):
+    """Even were the id reused, the token's stamp is the leaver's, not new-admin's."""
+    leaver, new_id = env.leaver_after_new_admin(same_id=True)
+    assert new_id == leaver.userid
+    for path in ("/v1/users", f"/v1/users/{new_id}"):
+        answer = leaver.get(path)
+        assert answer.status_code == 401 and answer.get_json() == {"error": "Bad Token"}
+    refreshed = leaver.post("/v1/auth/refresh", {"refresh_token": leaver.refresh_token})
+    assert refreshed.status_code == 401 and refreshed.get_json() == {"error": "Bad Token"}
+    new_admin = env.anon.login("new-admin", "New-Admin-Pass-1")
+    assert new_admin.userid == new_id
+    assert new_admin.get(f"/v1/users/{new_id}").get_json()[0]["Username"] == "new-admin"

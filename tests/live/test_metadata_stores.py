@@ -107,6 +107,16 @@ def test_metadata_store_end_to_end(store_env):
     assert env.owner.get("/v1/connections").get_json() == []
 
 
+@pytest.mark.parametrize("same_id", [False, True])
+def test_a_deleted_users_token_is_refused_after_a_new_admin(store_env, same_id):
+    """leaver's token, after leaver is deleted and new-admin created (then, to stand for a
+    reused id, moved onto leaver's id): 401 Bad Token, not new-admin's rights."""
+    leaver, new_id = store_env.leaver_after_new_admin(same_id=same_id)
+    assert (new_id == leaver.userid) is same_id
+    answer = leaver.get("/v1/users")
+    assert answer.status_code == 401 and answer.get_json() == {"error": "Bad Token"}
+
+
 def test_last_owner_is_kept_under_concurrent_demotions(pg_env):
     """Two OWNERs demote each other at the same moment: row locks keep one of them an OWNER."""
     env = pg_env
@@ -181,6 +191,18 @@ def _specs(url: str) -> dict[str, dict]:
         },
         "another driver": {"driver": "mysql", "host": "127.0.0.1", "port": 5432, **base},
         "undeclared": {"host": "127.0.0.1", "port": 5432, **base},
+        # libpq tries every host of a list, and takes the user's name for a missing database
+        "host list": {
+            "driver": "postgresql",
+            "host": "nonexistent.invalid,127.0.0.1",
+            "port": 5432,
+            **base,
+        },
+        "database from the user": {
+            "driver": "postgresql",
+            "host": "127.0.0.1",
+            "user": base["database"],
+        },
     }
 
 
@@ -200,13 +222,14 @@ def test_the_postgresql_metadata_store_is_never_a_target(pg_env, postgres_server
     assert changed.get_json() == {"error": METADATA_SERVER}
 
     svc = env.services
-    with write(svc.engine) as conn:  # a row an unfixed version accepted
-        old = svc.connections.create(
-            conn, name="old", connection_string=json.dumps(specs["address"])
-        )
     escalate = f"UPDATE users SET role = 4096 WHERE username = '{admin.username}'"
-    answer = admin.post("/v1/query/postgresql", {"token": old, "statement": escalate})
-    assert answer.status_code == 400 and answer.get_json() == {"error": METADATA_SERVER}
+    for form in ("address", "host list"):
+        with write(svc.engine) as conn:  # a row an unfixed version accepted
+            old = svc.connections.create(
+                conn, name=f"old {form}", connection_string=json.dumps(specs[form])
+            )
+        answer = admin.post("/v1/query/postgresql", {"token": old, "statement": escalate})
+        assert answer.status_code == 400 and answer.get_json() == {"error": METADATA_SERVER}
     roles = {u["Username"]: u["Role"] for u in env.owner.get("/v1/users").get_json()}
     assert roles[admin.username] == int(Role.ADMIN) and roles[OWNER[0]] == int(Role.OWNER)
     fine = admin.post("/v1/query/postgresql", {"token": token, "statement": "SELECT 1 AS one"})
@@ -221,9 +244,13 @@ def test_jobs_queue_and_pages_on_the_metadata_store(store_env, tmp_path, in_thre
     target = tmp_path / "jobs-target.db"
     build_demo_target(target)
     token = env.connection({"driver": "sqlite", "database": str(target)}, name="jobs-target")
+    # The last job is another user's: the owner's five stay running, and this app's worker
+    # starts no more of one user's jobs than DBCONNECTOR_JOB_MAX_RUNNING (2).
+    reader = env.user(Role.READ)
+    env.grant(token, reader)
     submitted = []
-    for _ in range(6):
-        answer = env.owner.post("/v1/jobs/select/sqlite", {"token": token, "table": "testTable"})
+    for caller in [env.owner] * 5 + [reader]:
+        answer = caller.post("/v1/jobs/select/sqlite", {"token": token, "table": "testTable"})
         assert answer.status_code == 202, answer.get_json()
         submitted.append(answer.get_json()["jobId"])
     # Three processes' queues racing for the first five: each job is claimed once.

@@ -6,7 +6,7 @@ import pytest
 
 from dbconnector.drivers.base import Output, ProcedureCall
 from dbconnector.drivers.mssql import MSSQLDriver
-from dbconnector.errors import BadRequest
+from dbconnector.errors import BadRequest, SystemRoutine
 from dbconnector.sql.statements import (
     Place,
     delete_statement,
@@ -208,3 +208,32 @@ def test_tsql_inout_parameter_starts_with_its_input_value():
 def test_tsql_procedure_without_parameters():
     sql, values = MSSQLDriver.procedure_batch(mssql_dialect(), ProcedureCall(("nightly",)))
     assert (sql, values) == ("EXEC [nightly];", ())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("sp_executesql",),
+        ("SP_ExecuteSQL",),
+        ("dbo", "sp_executesql"),
+        ("xp_cmdshell",),
+        ("sys", "sp_configure"),
+        ("SYS", "fn_anything"),
+        ("INFORMATION_SCHEMA", "anything"),
+        ("master", "dbo", "nightly"),
+        ("msdb", "dbo", "sp_start_job"),
+        ("tempdb", "dbo", "scratch"),
+    ],
+)
+def test_tsql_system_routines_are_refused_below_full(path):
+    with pytest.raises(SystemRoutine):
+        MSSQLDriver.procedure_batch(mssql_dialect(), ProcedureCall(path))
+    # FULL and up (system_routines) run them as any other procedure.
+    sql, _ = MSSQLDriver.procedure_batch(mssql_dialect(), ProcedureCall(path, system_routines=True))
+    assert sql.startswith("EXEC ")
+
+
+@pytest.mark.parametrize("path", [("nightly",), ("dbo", "add person"), ("sales", "dbo", "spend")])
+def test_tsql_user_routines_run_for_every_exec_role(path):
+    sql, _ = MSSQLDriver.procedure_batch(mssql_dialect(), ProcedureCall(path))
+    assert sql.startswith("EXEC ")

@@ -35,10 +35,13 @@ def test_parse_rejects(text):
         connstring.parse(text)
 
 
-def test_masked_hides_every_credential_and_keeps_the_rest():
+def test_masked_hides_every_credential_and_the_location_and_keeps_the_rest():
     text = json.dumps(
         {
-            "host": "h",
+            "server": "h",
+            "port": 1433,
+            "database": "d",
+            "schema": "s",
             "user": "u",
             "username": "u2",
             "password": "p",
@@ -47,7 +50,10 @@ def test_masked_hides_every_credential_and_keeps_the_rest():
     )
     masked = json.loads(connstring.masked(text))
     assert masked == {
-        "host": "h",
+        "server": "*****",
+        "port": "*****",
+        "database": "*****",
+        "schema": "s",
         "user": "*****",
         "username": "*****",
         "password": "*****",

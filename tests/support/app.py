@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from dbconnector import Settings, create_app
 from dbconnector.auth.roles import Role
@@ -125,6 +126,27 @@ class Env:
         response = self.owner.post("/v1/connection", body)
         assert response.status_code == 201, response.get_json()
         return response.get_json()["connToken"]
+
+    def leaver_after_new_admin(self, same_id: bool = False) -> tuple[Caller, int]:
+        """A user `leaver` logs in and is deleted, then `new-admin` (ADMIN) is created: leaver's
+        caller, still holding its token, and new-admin's id. With same_id, new-admin's row then
+        takes leaver's id, as a database that hands ids out again would."""
+        leaver = self.user(Role.READ, username="leaver")
+        assert self.owner.delete(f"/v1/users/{leaver.userid}").status_code == 200
+        body = {"username": "new-admin", "password": "New-Admin-Pass-1", "role": int(Role.ADMIN)}
+        made = self.owner.post("/v1/users", body)
+        assert made.status_code == 201, made.get_json()
+        new_id = self.anon.login("new-admin", "New-Admin-Pass-1").userid
+        if same_id:
+            engine = self.app.extensions["dbconnector"].engine
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM refresh_tokens WHERE user_id = :id"), {"id": new_id})
+                conn.execute(
+                    text("UPDATE users SET id = :old WHERE id = :new"),
+                    {"old": leaver.userid, "new": new_id},
+                )
+            new_id = leaver.userid
+        return leaver, new_id
 
     def grant(self, token: str, user: Caller) -> None:
         response = self.owner.post(f"/v1/connection/{token}/user/{user.userid}")

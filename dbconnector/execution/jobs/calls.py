@@ -2,7 +2,8 @@
 
 A job is visible to its submitter and to ADMIN/OWNER; to anyone else it does not exist (the same
 404 as an unknown id). Its results are readable only while the submitter is enabled and still
-holds the grant on the job's connection (ADMIN and OWNER need none).
+holds the grant on the job's connection (ADMIN and OWNER need none), and the reader still holds
+a role that may run that kind of job.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
 from ...app_state import Services, services
-from ...auth.guard import current, principal_of
+from ...auth import roles
+from ...auth.guard import current, needs, principal_of
 from ...errors import Conflict, Forbidden, Gone, Missing
 from ...store import connections as conn_store
 from ...store import jobs as job_store
@@ -27,6 +29,7 @@ from ...telemetry.metrics import JOB_BROKER_DEPTH, job_counts
 from ...telemetry.requestlog import audit
 from ..results import dumps
 from . import pages
+from .sealed import unseal
 from .worker import JobWorkers
 
 JOB_NOT_FOUND = "Job not found"
@@ -85,13 +88,13 @@ def delete(job_id: str) -> dict[str, Any]:
 def results(job_id: str) -> Response:
     svc = services()
     row = _readable(svc, job_id)
-    return Response(row.summary, mimetype=JSON)
+    return Response(unseal(svc.box, row.summary), mimetype=JSON)
 
 
 def result_page(job_id: str, number: str, args: dict[str, Any]) -> Response:
     svc = services()
     row = _readable(svc, job_id)
-    sets = json.loads(row.summary)["resultSets"]
+    sets = json.loads(unseal(svc.box, row.summary) or "{}")["resultSets"]
     index = int(number) if number.isascii() and number.isdigit() and len(number) < 6 else -1
     if not 0 <= index < len(sets):
         raise Missing(f"The job has no result set {number[:10]}")
@@ -190,6 +193,9 @@ def _readable(svc: Services, job_id: str) -> Any:
         submitter = principal_of(user)
         if not submitter.admin and not conn_store.has_grant(conn, user.id, row.connection_id):
             raise Forbidden(f"job {row.id}: its submitter no longer holds the grant")
+    # Under the reader's rights of now: a user demoted since the submit reads no more than its
+    # new role may run (a transfer's summary holds counts only).
+    needs(current(), roles.JOBS.get(row.kind, roles.SELECT), f"read job {row.id}'s results")
     return row
 
 
@@ -211,7 +217,7 @@ def describe(row: Any, svc: Services) -> dict[str, Any]:
         duration: int | None = int((end - _aware(started)).total_seconds() * 1000)
     else:
         duration = None
-    summary = json.loads(row.summary) if row.summary else {"resultSets": []}
+    summary = json.loads(unseal(svc.box, row.summary) or '{"resultSets": []}')
     expires = row.expires_at
     status = job_store.public(row.status)
     if status == job_store.SUCCEEDED and expires is not None and _aware(expires) <= _now(svc):
@@ -229,7 +235,7 @@ def describe(row: Any, svc: Services) -> dict[str, Any]:
         "durationMs": duration,
         "resultSets": len(summary["resultSets"]),
         "rows": int(row.rows),
-        "error": row.error,
+        "error": unseal(svc.box, row.error),
     }
     if row.kind == "transfer":
         described["progress"] = summary.get("progress") or {"rowsRead": 0, "rowsWritten": 0}

@@ -33,8 +33,13 @@ def connected(
         conn = engine.connect()
     except SQLAlchemyError as exc:
         raise connect_failure(exc, target) from None
+    backstop = None
     try:
         running.attach(target.driver, engine, conn.connection.dbapi_connection)
+        if resets:
+            backstop = run.arm_backstop(
+                target, engine, running.dbapi_connection, running.backend_id
+            )
         if running.cancelled.is_set():  # asked for before there was a statement to cancel
             raise Cancelled()
         yield engine, conn
@@ -46,6 +51,8 @@ def connected(
         run._after_failure(conn, cause, target)
         raise
     finally:
+        if backstop is not None:
+            run.BACKSTOPS.withdraw(backstop)
         running.detach()
         if resets:
             run._end_session(conn, target)

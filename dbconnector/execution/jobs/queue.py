@@ -27,15 +27,17 @@ class Queue:
         engine: Engine,
         lease_seconds: float,
         clock: Callable[[], dt.datetime] = utcnow,
+        per_user: int = 0,
     ) -> None:
         self.engine, self.clock = engine, clock
+        self.per_user = per_user  # the most jobs one user may have running (0: no cap)
         self.lease = dt.timedelta(seconds=lease_seconds)
         # Unique per process and start, never reused: a restarted process holds no old lease.
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     def claim(self) -> Any:
         now = self.clock()
-        return job_store.claim(self.engine, self.owner, now, now + self.lease)
+        return job_store.claim(self.engine, self.owner, now, now + self.lease, self.per_user)
 
     def claim_one(self, job_id: str) -> Any:
         now = self.clock()

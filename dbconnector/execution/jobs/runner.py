@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ...app_state import Services
-from ...auth.guard import principal_of
+from ...auth import roles
+from ...auth.guard import needs, principal_of
 from ...drivers.base import FETCH_ROWS, Target
 from ...drivers.pools import PoolRegistry
 from ...errors import ApiError, BadRequest
@@ -38,6 +39,7 @@ from .cancel import Running
 from .connected import connected, database_errors
 from .pages import Cancelled, PageSpool
 from .queue import Queue
+from .sealed import seal
 from .timeouts import job_target
 
 log = logging.getLogger(__name__)
@@ -88,9 +90,9 @@ def run_job(ctx: Context, job: Any, running: Running) -> str:
         job.id,
         status,
         pages=spool.held if status == job_store.SUCCEEDED else (),
-        error=error,
+        error=seal(svc.box, error),
         rows=rows,
-        summary=dumps(summary).decode(),
+        summary=seal(svc.box, dumps(summary).decode()),
         expires_at=ctx.queue.clock() + dt.timedelta(seconds=job.retain),
     )
     JOB_RUN_SECONDS.labels(job.kind, ended).observe(time.monotonic() - started)
@@ -118,9 +120,11 @@ def _execute(ctx: Context, job: Any, running: Running, spool: PageSpool) -> Any:
         user = user_store.get(conn, job.user_id)
     if user is None or not user.enabled:
         raise BadRequest("The user who submitted this job is disabled or deleted")
+    principal = principal_of(user)
     if job.kind == "transfer":
-        return transfer(ctx, job, running, body, principal_of(user))
-    target = job_target(resolve(svc, principal_of(user), body["token"], job.driver), job.timeout)
+        return transfer(ctx, job, running, body, principal)
+    needs(principal, roles.JOBS[job.kind], f"run this {job.kind} job: its role has changed")
+    target = job_target(resolve(svc, principal, body["token"], job.driver), job.timeout)
     where = plan.place(target, svc.settings.select_max_rows)
     with _transaction(ctx, job, target, running) as conn:
         if job.kind == "select":
@@ -129,7 +133,7 @@ def _execute(ctx: Context, job: Any, running: Running, spool: PageSpool) -> Any:
         if job.kind == "query":
             target.driver.run_batch(conn, plan.query(body), spool)
             return None
-        return target.driver.call_procedure(conn, plan.call(body), spool)
+        return target.driver.call_procedure(conn, plan.call(body, principal.role), spool)
 
 
 def _select(conn: Connection, statement: Any, spool: PageSpool) -> None:

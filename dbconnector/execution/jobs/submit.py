@@ -38,7 +38,7 @@ def submit(kind: str, driver: str, body: dict[str, Any]) -> dict[str, Any]:
     elif kind == "query":
         plan.query(body)
     else:
-        plan.call(body)
+        plan.call(body, principal.role)
         if not target.driver.procedures:
             raise BadRequest(f"The {target.driver.name} driver has no stored procedures")
     stored = {key: value for key, value in body.items() if key not in ("timeout", "retain")}

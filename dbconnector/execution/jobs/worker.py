@@ -39,7 +39,7 @@ class JobWorkers:
     def __init__(self, svc: Services, clock: Callable[[], dt.datetime] = utcnow) -> None:
         settings = svc.settings
         self.svc = svc
-        self.queue = Queue(svc.engine, settings.job_lease_seconds, clock)
+        self.queue = Queue(svc.engine, settings.job_lease_seconds, clock, settings.job_max_running)
         self.registry = Registry()
         self.context = Context(svc, self.queue, PoolRegistry(settings))
         # With a broker, jobs travel on RQ to `dbconnector worker` processes (dedicated.py).

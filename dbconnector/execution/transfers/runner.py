@@ -27,6 +27,7 @@ from .. import run
 from ..jobs.cancel import Running
 from ..jobs.connected import connected, database_errors
 from ..jobs.pages import Cancelled
+from ..jobs.sealed import seal
 from ..jobs.timeouts import job_target
 from ..results import dumps
 from .load import Load
@@ -169,6 +170,6 @@ class _Reporter:
             self.ctx.svc.engine,
             self.job_id,
             self.ctx.queue.owner,
-            summary,
+            seal(self.ctx.svc.box, summary),
             self.progress["rowsWritten"],
         )

@@ -14,9 +14,8 @@ from typing import Any
 
 from ...app_state import Services, services
 from ...auth import roles
-from ...auth.guard import Principal, current
+from ...auth.guard import Principal, current, needs
 from ...drivers.base import Target
-from ...errors import Forbidden
 from ...sql.identifiers import parse_path
 from ...sql.shapes import shape_of
 from ...sql.statements import Place
@@ -61,10 +60,10 @@ def check(svc: Services, principal: Principal, body: dict[str, Any]) -> Sides:
     table. Run at submit time and again when the job starts (grants may have changed)."""
     source_body, target_body = body["source"], body["target"]
     statement = bool(source_body.get("statement"))
-    _needs(principal, roles.QUERY if statement else roles.SELECT, "read the source")
+    needs(principal, roles.QUERY if statement else roles.SELECT, "read the source")
     mode = target_body.get("mode") or "append"
     # create and replace run DDL: FULL and up, as /query.
-    _needs(principal, roles.INSERT if mode == "append" else roles.QUERY, f"{mode} the target")
+    needs(principal, roles.INSERT if mode == "append" else roles.QUERY, f"{mode} the target")
     source = resolve_declared(svc, principal, source_body["token"], source_body.get("driver"))
     target = resolve_declared(svc, principal, target_body["token"], target_body.get("driver"))
     if statement:
@@ -81,8 +80,3 @@ def check(svc: Services, principal: Principal, body: dict[str, Any]) -> Sides:
 def source_place(source: Target) -> Place:
     """A transfer reads every row: no DBCONNECTOR_SELECT_MAX_ROWS cap."""
     return Place(source.driver.name, source.default_schema, 0)
-
-
-def _needs(principal: Principal, allowed: int, what: str) -> None:
-    if not principal.role & allowed:
-        raise Forbidden(f"user {principal.id} (role {principal.role}) may not {what}")

@@ -9,8 +9,7 @@ from flask import current_app
 from sqlalchemy import Engine
 
 from .auth.clientip import client_address
-from .auth.flood import FloodGuard
-from .auth.tokens import VerifiedTokens
+from .auth.limiter import Flood
 from .config import Settings
 from .lib.ttl_cache import TTLCache
 from .store import audit as audit_store
@@ -30,14 +29,13 @@ if TYPE_CHECKING:
 class Services:
     settings: Settings
     engine: Engine
-    flood: FloodGuard
+    flood: Flood
     box: SecretBox
     connections: ConnectionStore
     # user id -> Principal (or None for a deleted user)
     principals: TTLCache[Any] = field(default_factory=lambda: TTLCache(5.0))
     # (user id, connToken) -> the resolved target, for execution calls
     targets: TTLCache[Any] = field(default_factory=lambda: TTLCache(5.0))
-    tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
     jobs: JobWorkers | None = None

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, redirect, request, url_for
+from flask_limiter import RateLimitExceeded
 
 from ..app_state import services
 from ..auth import login
 from ..auth.roles import is_admin
-from ..errors import Flooded, Forbidden, Unauthorized
+from ..errors import Forbidden, Unauthorized
 from ..store.audit import REFUSED
 from . import session
-from .pages import NOT_ALLOWED, bp, page
+from .pages import NOT_ALLOWED, bp, page, retry_after
 
 PUBLIC = {"console.sign_in", "console.static"}
 
@@ -48,10 +49,10 @@ def sign_in() -> Any:
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     try:
-        login.count_attempt(username or None)
-    except Flooded as flooded:
+        login.count_attempt()
+    except RateLimitExceeded as flooded:
         body, _ = _form("Too many sign-in attempts: try again shortly.", username)
-        return body, 429, {"Retry-After": str(flooded.retry_after)}
+        return body, 429, {"Retry-After": retry_after(flooded)}
     svc = services()
     try:
         user = login.check_password(username, password)

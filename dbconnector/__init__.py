@@ -7,8 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import console
 from .app_state import EXTENSION, Services
-from .auth import tokens
-from .auth.flood import FloodGuard
+from .auth import limiter, token_manager
 from .config import Settings
 from .drivers.pools import PoolRegistry
 from .execution.jobs import worker as workers
@@ -45,12 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[EXTENSION] = Services(
         settings=settings,
         engine=engine,
-        flood=FloodGuard(
-            settings.ratelimit_storage_url,
-            settings.ratelimit,
-            settings.auth_ratelimit,
-            settings.data_dir,
-        ),
+        flood=limiter.init_app(app, settings),
         box=box,
         connections=ConnectionStore(box),
         principals=TTLCache(settings.cache_seconds),
@@ -59,10 +53,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         usage=UsageRecorder(engine, settings.usage_flush_seconds),
         epoch=SharedEpoch(settings.data_dir),
     )
-    tokens.init_app(app, settings.key_ring)
+    token_manager.init_app(app, settings.key_ring, settings.access_ttl, settings.refresh_ttl)
     error_handlers.init_app(app)
     _register_blueprints(app)
     console.init_app(app)
+    app.extensions[EXTENSION].flood.limit_views(app)
     http_policy.init_app(app)
     workers.install(app.extensions[EXTENSION], {"transfer": transfer})
     return app

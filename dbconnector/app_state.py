@@ -8,8 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from .auth.clientip import client_address
-from .auth.flood import FloodGuard
-from .auth.tokens import VerifiedTokens
+from .auth.limiter import Flood
 from .config import Settings
 from .drivers.pools import PoolRegistry
 from .lib.ttl_cache import TTLCache
@@ -45,14 +44,13 @@ class JobEngine(Protocol):
 class Services:
     settings: Settings
     engine: Engine
-    flood: FloodGuard
+    flood: Flood
     box: SecretBox
     connections: ConnectionStore
     # user id -> Principal (or None for a deleted user)
     principals: TTLCache[Any] = field(default_factory=lambda: TTLCache(5.0))
     # (user id, connToken) -> the resolved target, for execution calls
     targets: TTLCache[Any] = field(default_factory=lambda: TTLCache(5.0))
-    tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     pools: PoolRegistry | None = None
     usage: UsageRecorder | None = None
     jobs: JobEngine | None = None

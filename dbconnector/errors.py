@@ -67,14 +67,6 @@ class SystemRoutine(Forbidden):
         self.routine = routine
 
 
-class Flooded(ApiError):
-    """Too many calls: the specification's HTTP 200 {"error": "No Data"}, with Retry-After."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(FLOOD)
-        self.retry_after = retry_after
-
-
 class TargetError(ApiError):
     """The target database refused or failed a statement; `message` is already cleaned."""
 

@@ -45,7 +45,7 @@ def ready() -> tuple[dict[str, Any], int]:
     svc = services()
     checks: dict[str, Callable[[], Any]] = {"metadata": lambda: _ping(svc.engine)}
     if svc.settings.ratelimit_storage_url.startswith("redis"):  # the one that is a server
-        checks["ratelimit_storage"] = svc.flood.storage.check
+        checks["ratelimit_storage"] = svc.flood.limiter.storage.check
     states = {name: _state(check) for name, check in checks.items()}
     if all(state == "ok" for state in states.values()):
         return states, 200

@@ -8,7 +8,6 @@ from flask import Blueprint, request
 
 from ..auth import login as login_checks
 from ..auth import tokens
-from ..auth.clientip import client_address
 from ..auth.guard import Principal, check_standing, load_principal
 from ..errors import BAD_TOKEN, Forbidden, Unauthorized
 from ..store import users as user_store
@@ -25,14 +24,12 @@ bp = Blueprint("auth", __name__)
 _AUTH_REQUEST, _REFRESH_REQUEST = AuthRequest(), RefreshRequest()
 
 
-@responds(TOKENS, flood=True)
+@responds(TOKENS, flood=("address", "username"))
 @bp.post("/v1/auth")
 def login() -> tuple[dict[str, Any], int]:
     """Authenticate with username and password; returns an authToken and a refreshToken."""
     svc = services()
     body = request_body(request, "Missing authentication payload")
-    username = body.get("username")
-    login_checks.count_attempt(username if isinstance(username, str) else None)
     data = load(_AUTH_REQUEST, body)
     user = login_checks.check_password(data["username"], data["password"])
     new_hash = login_checks.rehashed(user, data["password"])
@@ -46,13 +43,12 @@ def login() -> tuple[dict[str, Any], int]:
 login.dbc_schema = (AuthRequest, "json")  # type: ignore[attr-defined]
 
 
-@responds(TOKENS, flood=True)
+@responds(TOKENS, flood=("address",))
 @bp.post("/v1/auth/refresh")
 def refresh() -> tuple[dict[str, Any], int]:
     """Trade a refreshToken (and its authToken, expired or not) for a new pair; works once."""
     svc = services()
-    svc.flood.check_auth(client_address(), None)
-    auth_token = tokens.bearer_token(request)
+    auth_token = tokens.presented_auth_token(request)
     body = request_body(request, "Missing refresh token")
     refresh_token = body.get("refresh_token")
     if type(refresh_token) is not str:  # the schema says what is wrong; a string is all it checks

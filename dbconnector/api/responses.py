@@ -1,8 +1,9 @@
 """What each endpoint answers on success, as JSON Schema, for the OpenAPI document.
 
 A view declares its success body with `@responds(SCHEMA)` above its route decorators (another
-media type with `media=`; `flood=True` for a view that runs a flood check itself, as views
-behind `@requires` do already; 201 comes from `@creates`). The OpenAPI builder puts it in the
+media type with `media=`; `flood=("address", ...)` for the flood limits of auth/limiter.py that
+wrap a view not behind `@requires`, whose per-user limit holds already; 201 comes from
+`@creates`). The OpenAPI builder puts it in the
 document and the tests check real answers against it, so a view whose body drifts from its
 declaration fails `make test`. A new endpoint (an /admin one, say) needs nothing more than this
 decorator; a test refuses an operation whose success body is undocumented.
@@ -21,7 +22,7 @@ def responds(
     schema: dict[str, Any],
     *,
     media: str = JSON,
-    flood: bool = False,
+    flood: tuple[str, ...] = (),
     status: str | None = None,
     also: dict[str, dict[str, Any]] | None = None,
     errors: dict[str, str] | None = None,

@@ -1,9 +1,10 @@
 """@requires(roles): the one decorator every authenticated endpoint wears.
 
-In order: verify the bearer token (401 with the specification's exact bodies), load the caller's
-current state (cached for DBCONNECTOR_CACHE_SECONDS), refuse a disabled user or a call from outside
-the user's IP allowlist (403 {}), count the call against the user's flood limit, and refuse a role
-without one of the endpoint's bits (403 {}).
+In order: verify the bearer token and load the caller's current state (cached for
+DBCONNECTOR_CACHE_SECONDS) through flask-jwt-extended's verify_jwt_in_request and the loaders of
+auth/token_manager.py (401 with the specification's exact bodies), refuse a disabled user or a call
+from outside the user's IP allowlist (403 {}), count the call against the user's flood limit
+(Flask-Limiter, auth/limiter.py), and refuse a role without one of the endpoint's bits (403 {}).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Protocol, TypeVar
 
-from flask import current_app, g, request
+from flask import current_app, g
+from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from sqlalchemy import Engine
 
 from ..config import Settings
@@ -23,8 +25,7 @@ from ..lib.ttl_cache import TTLCache
 from ..store import users as user_store
 from ..store.db import read
 from .clientip import client_address, is_allowed
-from .flood import FloodGuard
-from .tokens import VerifiedTokens, bearer_token
+from .limiter import Flood
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,8 +36,7 @@ class Gate(Protocol):
 
     settings: Settings
     engine: Engine
-    tokens: VerifiedTokens
-    flood: FloodGuard
+    flood: Flood
     principals: TTLCache[Any]
 
     def catch_up(self) -> None: ...
@@ -109,30 +109,35 @@ def check_standing(principal: Principal | None) -> Principal:
     return principal
 
 
-def authenticate() -> Principal:
-    claims = services().tokens.verify(bearer_token(request))
+def token_principal(claims: dict[str, Any]) -> Principal | None:
+    """The cached state of the user a verified token names (None if deleted), read once per
+    request for the manager's revocation check and user lookup."""
+    if "token_principal" in g:
+        return g.token_principal
     try:
         user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         raise Unauthorized(BAD_TOKEN) from None
     principal = load_principal(user_id)
-    generation = claims.get("gen", 0)
     # A token newer than the cached state was issued after it was cached (a login after a
     # revocation elsewhere), or for a user created since under the same id: the cache is out of
-    # date, not the token.
+    # date, not the token. An older one was revoked, and a token of another user (a deleted one
+    # whose id came back) never matches the stamp: refused by the manager's revocation check
+    # (auth/token_manager.py), at once on every worker of the instance that revoked it, and on
+    # other instances once their cache entry (at most DBCONNECTOR_CACHE_SECONDS old) goes.
     if principal is not None and (
-        generation > principal.token_generation or claims.get("stm") != principal.token_stamp
+        claims.get("gen", 0) > principal.token_generation
+        or claims.get("stm") != principal.token_stamp
     ):
         services().principals.invalidate(lambda key: key == user_id)
         principal = load_principal(user_id)
-    # An older one was revoked: refused at once by every worker of the instance that revoked it,
-    # and by other instances once their cache entry (at most DBCONNECTOR_CACHE_SECONDS old) goes.
-    # A token of another user (a deleted one whose id came back) never matches the stamp.
-    if principal is not None and (
-        generation != principal.token_generation or claims.get("stm") != principal.token_stamp
-    ):
-        raise Unauthorized(BAD_TOKEN)
-    principal = check_standing(principal)
+    g.token_principal = principal
+    return principal
+
+
+def authenticate() -> Principal:
+    verify_jwt_in_request()
+    principal = check_standing(get_current_user())
     g.principal = principal
     return principal
 
@@ -144,14 +149,21 @@ def current() -> Principal:
 def requires(allowed: int) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            principal = authenticate()
-            services().flood.check_user(principal.id)
+        def permitted(*args: Any, **kwargs: Any) -> Any:
+            principal = current()
             if not principal.role & allowed:
                 raise Forbidden(f"user {principal.id} (role {principal.role}) lacks {allowed}")
             return view(*args, **kwargs)
 
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            authenticate()
+            # The app's Flask-Limiter per-user limit around `permitted` (auth/limiter.py): it
+            # counts the call, or raises RateLimitExceeded, before the role check.
+            return services().flood.counted[permitted](*args, **kwargs)
+
         guarded.dbc_roles = int(allowed)  # type: ignore[attr-defined]  # read by the OpenAPI builder
+        guarded.dbc_permitted = permitted  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
 
     return decorate

@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 INVALID_LOGIN = "Invalid username or password"
 
 
-def count_attempt(username: str | None) -> None:
-    """Count a sign-in attempt against the address's and the username's flood limits."""
-    services().flood.check_auth(client_address(), username)
+def count_attempt() -> None:
+    """Count this sign-in request against the address's and the username's flood limits, which
+    /v1/auth's own decorators count against too (auth/limiter.py)."""
+    services().flood.check_auth()
 
 
 def check_password(username: str, password: str) -> User:

@@ -16,11 +16,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 from marshmallow import Schema
 
 from ..api.schemas import load
 from ..app_state import EXTENSION, Services
-from ..errors import ApiError, Flooded, Forbidden
+from ..errors import ApiError, Forbidden
 from ..lib.roles import Role, rank
 
 bp = Blueprint(
@@ -84,8 +85,6 @@ def attempt(action: Callable[[], Response], again: Callable[[str], tuple[str, in
     is for the log only, as in the API)."""
     try:
         return action()
-    except Flooded:
-        raise
     except Forbidden:
         return again(NOT_ALLOWED)[0], 403
     except ApiError as exc:
@@ -97,10 +96,20 @@ def _role_name(role: int) -> str:
     return role_name(role)
 
 
+def retry_after(flooded: RateLimitExceeded) -> str:
+    """The Retry-After of the answer Flask-Limiter's breach hook made (auth/limiter.py)."""
+    response = flooded.get_response()
+    return response.headers.get("Retry-After") or str(flooded.limit.limit.get_expiry())
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _flooded(exc: RateLimitExceeded) -> Any:
+    # A page, not the JSON answer the breach hook made for the REST API.
+    body, _ = page("error.html", message="Too many requests: try again shortly.")
+    return body, 429, {"Retry-After": retry_after(exc)}
+
+
 @bp.errorhandler(ApiError)
 def _refused(exc: ApiError) -> Any:
-    if isinstance(exc, Flooded):
-        body, _ = page("error.html", message="Too many requests: try again shortly.")
-        return body, 429, {"Retry-After": str(exc.retry_after)}
     message = NOT_ALLOWED if isinstance(exc, Forbidden) else exc.message
     return page("error.html", exc.status, message=message)

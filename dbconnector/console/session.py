@@ -129,8 +129,9 @@ def current() -> tuple[ConsoleSession, Principal] | None:
         return None
     with write(svc.engine) as conn:
         console_sessions.touch(conn, found.id, now)
-    svc.flood.check_user(principal.id)
-    return found, attach(principal)
+    attach(principal)
+    svc.flood.check_user()
+    return found, principal
 
 
 def standing(principal: Principal, found: ConsoleSession) -> bool:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, redirect, request, url_for
+from flask_limiter import RateLimitExceeded
 
 from ..auth import login
-from ..errors import Flooded, Forbidden, Unauthorized
+from ..errors import Forbidden, Unauthorized
 from ..lib.roles import is_admin
 from ..store.audit import REFUSED
 from . import session
-from .pages import NOT_ALLOWED, bp, page, services
+from .pages import NOT_ALLOWED, bp, page, retry_after, services
 
 PUBLIC = {"console.sign_in", "console.static"}
 
@@ -47,10 +48,10 @@ def sign_in() -> Any:
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     try:
-        login.count_attempt(username or None)
-    except Flooded as flooded:
+        login.count_attempt()
+    except RateLimitExceeded as flooded:
         body, _ = _form("Too many sign-in attempts: try again shortly.", username)
-        return body, 429, {"Retry-After": str(flooded.retry_after)}
+        return body, 429, {"Retry-After": retry_after(flooded)}
     svc = services()
     try:
         user = login.check_password(username, password)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, jsonify
+from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import FLOOD, ApiError, Flooded, Forbidden
-from ..telemetry.metrics import count_flood_refusal
+from ..errors import ApiError, Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,6 @@ def json_error(status: int, body: dict, headers: dict | None = None) -> Response
     if headers:
         response.headers.update(headers)
     return response
-
-
-def flood_response(retry_after: int | None = None) -> Response:
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return json_error(current_app.config["DBC_SETTINGS"].flood_status, {"error": FLOOD}, headers)
 
 
 METADATA_UNAVAILABLE = "The service's metadata database is unavailable; try again shortly"
@@ -49,12 +44,14 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        if isinstance(exc, Flooded):
-            count_flood_refusal()
-            return flood_response(exc.retry_after)
         if isinstance(exc, Forbidden):
             log.info("403: %s", exc.message)
         return json_error(exc.status, exc.body())
+
+    @app.errorhandler(RateLimitExceeded)
+    def _flooded(exc: RateLimitExceeded) -> Response:
+        # The answer Flask-Limiter's on_breach hook made (auth/limiter.py), not its 429 page.
+        return exc.get_response()
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -196,6 +196,23 @@ def test_expired_token_401(env, clock):
     assert response.get_json() == {"error": "Expired Token"}
 
 
+def test_a_token_verified_before_still_expires(env, clock):
+    """The manager remembers verified authTokens; expiry is checked on every use all the same,
+    and a remembered token still goes through revocation."""
+    user = env.user(Role.READ, ttl="2s")
+    path = f"/v1/users/{user.userid}"
+    assert user.get(path).get_json()[0]["ID"] == user.userid  # verified, now remembered
+    assert user.get(path).status_code == 200
+    clock.shift(2.1)
+    response = user.get(path)
+    assert response.status_code == 401 and response.get_json() == {"error": "Expired Token"}
+    other = env.user(Role.READ)
+    assert other.get(f"/v1/users/{other.userid}").status_code == 200  # remembered
+    assert env.owner.delete(f"/v1/users/{other.userid}").status_code == 200
+    response = other.get(f"/v1/users/{other.userid}")
+    assert response.status_code == 401 and response.get_json() == {"error": "Bad Token"}
+
+
 def test_token_of_deleted_user_is_bad(env):
     user = env.user(Role.READ)
     assert env.owner.delete(f"/v1/users/{user.userid}").status_code == 200

@@ -72,5 +72,5 @@ def test_unreachable_redis_falls_back_to_memory_and_still_limits(make_env, caplo
     path = f"/v1/users/{user.userid}"
     assert [user.get(path).status_code for _ in range(2)] == [200, 200]
     assert user.get(path).get_json() == {"error": "No Data"}  # still limited, in memory
-    assert env.services.flood.degraded
-    assert caplog.text.count("rate-limit storage unreachable") == 1  # logged once, not per call
+    # Flask-Limiter's in-memory fallback took over, and said so once, not per call
+    assert caplog.text.count("Rate limit storage unreachable") == 1

@@ -313,8 +313,8 @@ def test_a_password_change_ends_the_users_live_auth_tokens(env):
 
 
 def test_signed_pairs_carry_the_header_and_claims_clients_saw_before(app):
-    """Pair.signed signs with PyJWT directly; its tokens hold exactly the header and claims that
-    flask-jwt-extended's create_access_token and create_refresh_token gave (plus the kid)."""
+    """Pair.signed signs through flask-jwt-extended's create_access_token and
+    create_refresh_token; its tokens hold exactly the header and claims clients saw before."""
     import jwt as pyjwt
 
     from dbconnector.auth.tokens import new_pair

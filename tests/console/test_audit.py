@@ -53,3 +53,11 @@ def test_the_dashboard_shows_health_counts_and_failures(env, console_as, tmp_pat
     assert "console.sign_in refused" in page
     assert "no such table: no_such_table" in page  # the job's error, unsealed
     assert '<th scope="row">Jobs failed</th><td class="num">1</td>' in page
+
+
+def test_the_dashboard_says_when_flood_counting_fell_back_to_memory(make_env, console_as):
+    # Nothing listens on port 1: Flask-Limiter counts in its in-memory fallback.
+    env = make_env(ratelimit_storage_url="redis://127.0.0.1:1/0")
+    page = console_as(env).get("/console/dashboard").get_data(as_text=True)
+    assert "Flood storage</th><td" in page
+    assert "degraded: counting in this process&#39;s memory" in page

@@ -8,7 +8,7 @@ import re
 from dbconnector.console import POLICY
 from dbconnector.lib.keys import KeyRing
 from dbconnector.lib.roles import Role
-from tests.support.app import OWNER
+from tests.support.app import OWNER, Caller
 
 
 def test_the_owner_signs_in_and_every_page_answers(env, console_as):
@@ -178,3 +178,18 @@ def _session_fields(browser) -> dict:  # type: ignore[no-untyped-def]
     app = browser.client.application
     serializer = app.session_interface.get_signing_serializer(app)
     return serializer.loads(cookie.value)
+
+
+def test_the_form_counts_per_username_across_addresses_with_v1_auth(make_env, console_as):
+    env = make_env(auth_ratelimit="2/minute")
+    guess = {"username": "Victim@example.org", "password": "guess-guess"}
+    first = console_as(env, None, addr="198.51.100.1").sign_in(guess["username"], "guess-guess")
+    assert first.status_code == 401
+    rest = Caller(env.client, addr="198.51.100.2").post("/v1/auth", guess)
+    assert rest.get_json() == {"error": "Invalid username or password"}
+    # a third address, the username's count spent by both doors (case aside)
+    flooded = console_as(env, None, addr="198.51.100.3").sign_in("victim@example.org", "x")
+    assert flooded.status_code == 429 and int(flooded.headers["Retry-After"]) > 0
+    assert "Too many sign-in attempts" in flooded.get_data(as_text=True)
+    refused = Caller(env.client, addr="198.51.100.4").post("/v1/auth", guess)
+    assert refused.get_json() == {"error": "No Data"}

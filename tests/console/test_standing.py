@@ -44,3 +44,17 @@ def test_a_deleted_users_session_ends(env, console_as):
     admin = console_as(env, "admin@example.org", "User-Password-1")
     assert env.owner.delete("/v1/users/admin@example.org").status_code == 200
     assert admin.get("/console/dashboard").status_code == 303
+
+
+def test_pages_spend_the_users_rest_limit_and_a_flood_answers_a_page(make_env, console_as):
+    env = make_env(ratelimit="4/minute")
+    admin = env.user(Role.ADMIN, username="admin@example.org")
+    browser = console_as(env, "admin@example.org", "User-Password-1")  # its dashboard: one
+    assert browser.get("/console/users").status_code == 200
+    assert admin.get(f"/v1/users/{admin.userid}").status_code == 200  # the same count: three
+    assert browser.get("/console/jobs").status_code == 200
+    flooded = browser.get("/console/users")
+    assert flooded.status_code == 429 and int(flooded.headers["Retry-After"]) > 0
+    assert flooded.mimetype == "text/html"
+    assert "Too many requests: try again shortly." in flooded.get_data(as_text=True)
+    assert admin.get(f"/v1/users/{admin.userid}").get_json() == {"error": "No Data"}

@@ -1,5 +1,7 @@
-"""Sliding-window counters in a shared-memory file in the data dir, shared by every worker of an
-instance (DBCONNECTOR_RATELIMIT_STORAGE_URL=shm://, the default).
+"""A `limits` storage for the scheme shm:// (DBCONNECTOR_RATELIMIT_STORAGE_URL's default):
+sliding-window counters in a shared-memory file in the data dir, shared by every worker of an
+instance. Flask-Limiter loads it by its scheme, like its own Redis storage, as defining the class
+registers it in limits' storage registry; the data dir comes in the storage options.
 
 Each gunicorn worker is its own process, so in-process counters give an attacker the limit times
 the number of workers, and a flooded client sees answers flip between refused and served. Here the
@@ -9,14 +11,17 @@ no caller can aim two keys at one slot). A hit reads and writes its slot under a
 an flock of the file, so two workers can never both take the last hit. Slots are never emptied:
 one whose windows have passed is reused by the next new key that probes it, so the file's size is
 its whole memory. If PROBES slots in a row are all live (an attack inventing that many usernames
-within two windows), TableFull is raised and FloodGuard counts in its process's memory for a
+within two windows), TableFull is raised and Flask-Limiter counts in its in-memory fallback for a
 while, and logs it.
 
 Chosen over a SQLite file with a row per key by measurement (docs/design.md): a hit costs less
 than half as much, and a write transaction per authenticated call is not worth its durability.
 
-The arithmetic is LocalWindows', so `SlidingWindowCounterRateLimiter` counts, refuses and reports
-Retry-After exactly as with memory:// (tests/unit/test_shared_windows.py compares them).
+A limits storage answers the sliding-window-counter strategy's two questions itself
+(acquire_sliding_window_entry, get_sliding_window), as limits' MemoryStorage and RedisStorage do;
+the arithmetic here is MemoryStorage's, on one slot per key instead of two keys, so the strategy
+counts, refuses and reports Retry-After exactly as with memory:// (tests/auth/test_shm_storage.py
+compares them).
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ import secrets
 import struct
 import threading
 import time
+from math import floor
 from pathlib import Path
 
 from limits.storage import Storage
 from limits.storage.base import SlidingWindowCounterSupport
 
-from .local_windows import admits, rolled, window_info
-
+SCHEME = "shm://"
 FILE_NAME = "flood.shm"
 SLOTS = 1 << 17
 PROBES = 64
@@ -46,17 +51,49 @@ _SLOT = struct.Struct("<Qqqqq")
 _SIZE = _HEADER.size + SLOTS * _SLOT.size
 
 
+def rolled(stored: int, previous: int, current: int, window: int) -> tuple[int, int]:
+    """The (previous, current) counts of a key stored in window `stored`, seen from `window`:
+    the current count becomes the previous one if it was the window just before, and is
+    forgotten if it is older."""
+    if window == stored:
+        return previous, current
+    return (current if window == stored + 1 else 0), 0
+
+
+def window_info(
+    previous: int, current: int, expiry: int, now: float
+) -> tuple[int, float, int, float]:
+    """What get_sliding_window answers: the same TTL arithmetic as limits' MemoryStorage."""
+    previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
+    current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
+    return previous, previous_ttl, current, current_ttl
+
+
+def admits(info: tuple[int, float, int, float], expiry: int, limit: int, amount: int) -> bool:
+    """Whether `amount` more hits stay within `limit` (the strategy's weighted count)."""
+    previous, previous_ttl, current, _ = info
+    return floor(previous * previous_ttl / expiry + current) + amount <= limit
+
+
 class TableFull(OSError):
     """Every slot a key may use holds a live count."""
 
 
-class SharedWindows(Storage, SlidingWindowCounterSupport):
-    """Counters every process that opens `data_dir`/FILE_NAME shares."""
+class ShmStorage(Storage, SlidingWindowCounterSupport):
+    """Counters every process that opens `data_dir`/FILE_NAME shares: shm://, with the option
+    data_dir (the current directory's var/ if not given)."""
 
-    # No STORAGE_SCHEME: FloodGuard builds it, limits' registry never sees it.
+    STORAGE_SCHEME = ["shm"]  # limits reads the class attribute as a list
 
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        uri: str | None = None,
+        wrap_exceptions: bool = False,
+        data_dir: str | Path = "var",
+        **options: object,
+    ) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / FILE_NAME
         self._lock = threading.Lock()
@@ -176,13 +213,13 @@ class SharedWindows(Storage, SlidingWindowCounterSupport):
 
     # Fixed-window counters and single keys: flood control uses only the sliding windows.
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        raise NotImplementedError("SharedWindows keeps sliding windows only")
+        raise NotImplementedError("ShmStorage keeps sliding windows only")
 
     def get(self, key: str) -> int:
-        raise NotImplementedError("SharedWindows keeps sliding windows only")
+        raise NotImplementedError("ShmStorage keeps sliding windows only")
 
     def get_expiry(self, key: str) -> float:
-        raise NotImplementedError("SharedWindows keeps sliding windows only")
+        raise NotImplementedError("ShmStorage keeps sliding windows only")
 
     def clear(self, key: str) -> None:
-        raise NotImplementedError("SharedWindows keeps sliding windows only")
+        raise NotImplementedError("ShmStorage keeps sliding windows only")

@@ -1,6 +1,7 @@
-"""SharedWindows (shm://) counts exactly as limits' MemoryStorage under the sliding-window-counter
-strategy, and processes that open the same data dir share the counts: never more hits admitted
-than the limit, however many processes and threads race for them."""
+"""ShmStorage (shm://) counts exactly as limits' MemoryStorage under the sliding-window-counter
+strategy, limits opens it by its scheme, and processes that open the same data dir share the
+counts: never more hits admitted than the limit, however many processes and threads race for
+them."""
 
 from __future__ import annotations
 
@@ -8,26 +9,67 @@ import multiprocessing
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from limits import parse
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from dbconnector.auth.shared_windows import FILE_NAME, SharedWindows
-from tests.auth.test_local_windows import STEPS, assert_same_answers
+from dbconnector.auth.shm_storage import FILE_NAME, ShmStorage
+
+ITEMS = [parse("3/second"), parse("5/minute"), parse("20/minute")]
+STEPS = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=70, allow_nan=False),  # seconds to advance first
+        st.integers(0, len(ITEMS) - 1),
+        st.sampled_from(["alice", "bob"]),
+    ),
+    max_size=60,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @settings(max_examples=150, deadline=None)
 @given(STEPS)
 def test_same_answers_as_limits_memory_storage(steps):
-    with tempfile.TemporaryDirectory() as data_dir:
-        assert_same_answers(SharedWindows(Path(data_dir)), steps)
+    clock = Clock()
+    original = time.time
+    time.time = clock  # both storages and the strategy read time.time() at call time
+    reference = SlidingWindowCounterRateLimiter(MemoryStorage())
+    try:
+        with tempfile.TemporaryDirectory() as data_dir:
+            ours = SlidingWindowCounterRateLimiter(ShmStorage(data_dir=data_dir))
+            for advance, index, who in steps:
+                clock.now += advance
+                item = ITEMS[index]
+                expected = reference.hit(item, "dbc", "user", who)
+                assert ours.hit(item, "dbc", "user", who) == expected
+                assert ours.get_window_stats(
+                    item, "dbc", "user", who
+                ) == reference.get_window_stats(item, "dbc", "user", who)
+    finally:
+        time.time = original
+        reference.storage.reset()
+
+
+def test_limits_opens_it_by_its_scheme_with_the_data_dir_option(tmp_path):
+    storage = storage_from_string("shm://", data_dir=str(tmp_path))
+    assert isinstance(storage, ShmStorage)
+    assert SlidingWindowCounterRateLimiter(storage).hit(parse("1/hour"), "dbc", "user", "7")
+    assert (tmp_path / FILE_NAME).exists()
 
 
 def _race(data_dir: str, attempts: int, admitted) -> None:  # type: ignore[no-untyped-def]
     """One process: four threads hit one key; count what was admitted."""
-    strategy = SlidingWindowCounterRateLimiter(SharedWindows(Path(data_dir)))
+    strategy = SlidingWindowCounterRateLimiter(ShmStorage(data_dir=data_dir))
     item = parse("100/hour")
     won = []
 
@@ -58,7 +100,7 @@ def test_processes_share_the_counts_and_never_admit_more_than_the_limit(tmp_path
         assert process.exitcode == 0
     assert admitted.value == 100  # 600 attempts, exactly the limit admitted across processes
     # and this process, opening the same file, sees the key spent with its Retry-After
-    strategy = SlidingWindowCounterRateLimiter(SharedWindows(tmp_path))
+    strategy = SlidingWindowCounterRateLimiter(ShmStorage(data_dir=tmp_path))
     item = parse("100/hour")
     assert not strategy.hit(item, "dbc", "user", "7")
     stats = strategy.get_window_stats(item, "dbc", "user", "7")
@@ -67,7 +109,7 @@ def test_processes_share_the_counts_and_never_admit_more_than_the_limit(tmp_path
 
 
 def test_the_file_is_private_and_a_cleared_key_starts_again(tmp_path):
-    storage = SharedWindows(tmp_path)
+    storage = ShmStorage(data_dir=tmp_path)
     strategy = SlidingWindowCounterRateLimiter(storage)
     item = parse("1/hour")
     assert strategy.hit(item, "dbc", "auth-user", "a@x")
